@@ -1,0 +1,86 @@
+"""The only module that makes or reads bytes: event-store mapper, Kafka values, documents.
+
+The bytes stored in the event store are the bytes published to Kafka: msgspec JSON of the
+event Struct, tagged with `type`. No Python import path is ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+
+from sessionstore.domain.events import SessionEvents, StoredEvents
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(StoredEvents)
+_session_decoder = msgspec.json.Decoder(SessionEvents)
+_document_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def encode_event(event: StoredEvents) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes) -> StoredEvents:
+    return _decoder.decode(data)
+
+
+def decode_session_event(data: bytes) -> SessionEvents:
+    return _session_decoder.decode(data)
+
+
+def tag_of(event: StoredEvents) -> str:
+    return str(type(event).__struct_config__.tag)
+
+
+def digest(previous: str, event: SessionEvents) -> str:
+    """Chains an event to its predecessor: sha256 over the previous digest and the event."""
+    unsealed = encode_event(msgspec.structs.replace(event, digest=""))
+    return hashlib.sha256(previous.encode() + unsealed).hexdigest()
+
+
+def seal(previous: str, events: Iterable[SessionEvents]) -> list[SessionEvents]:
+    """Give each event its digest, chained from the session's latest digest."""
+    sealed: list[SessionEvents] = []
+    for event in events:
+        previous = digest(previous, event)
+        sealed.append(msgspec.structs.replace(event, digest=previous))
+    return sealed
+
+
+def encode_document(document: Any) -> bytes:
+    """Talon.One JSON: money as JSON numbers (its SDKs reject strings)."""
+    return _document_encoder.encode(document)
+
+
+class _Unused(Transcoder):
+    """The mapper encodes Structs itself; eventsourcing's dict transcoder is never called."""
+
+    def encode(self, obj: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+class EventMapper(Mapper[UUID]):
+    """Stores each event as its msgspec JSON, with its tag as the eventsourcing topic."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=_Unused())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=tag_of(domain_event),
+            state=encode_event(domain_event),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return decode_event(stored_event.state)

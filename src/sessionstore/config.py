@@ -1,0 +1,102 @@
+"""Every setting, read once from SESSIONSTORE_* environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import parse_qs, unquote, urlparse
+
+import msgspec
+
+DEFAULT_DATABASE_URL = "sqlite:///var/events.db"
+
+
+class ConfigError(ValueError):
+    """A setting is malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = DEFAULT_DATABASE_URL
+    readmodel_url: str = ""
+    kafka_bootstrap: str = ""
+    topic: str = "customer-sessions"
+    kafka_idempotence: bool | None = None
+    api_keys: dict[str, int] = {}
+    account_id: int = 1
+    log_level: str = "INFO"
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.api_keys)
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"SESSIONSTORE_{name}", default).strip()
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    eventstore_env(database_url)  # fail fast on a malformed URL
+    idempotence = get("KAFKA_IDEMPOTENCE").lower()
+    return Settings(
+        database_url=database_url,
+        readmodel_url=get("READMODEL_URL") or database_url,
+        kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
+        topic=get("TOPIC") or "customer-sessions",
+        kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
+        api_keys=parse_api_keys(get("API_KEYS")),
+        account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+    )
+
+
+def parse_api_keys(text: str) -> dict[str, int]:
+    """`key=applicationId,key2=applicationId2` -> {key: applicationId}."""
+    keys: dict[str, int] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, application = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"SESSIONSTORE_API_KEYS: expected key=applicationId, got {pair!r}")
+        keys[key.strip()] = _integer("SESSIONSTORE_API_KEYS", application.strip())
+    return keys
+
+
+def eventstore_env(url: str) -> dict[str, str]:
+    """Translate a database URL into the eventsourcing library's persistence settings.
+
+    PostgreSQL URLs may name a schema: `postgresql://user@host:5432/db?schema=name`.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path.removeprefix("/")) if parsed.netloc == "" else ""
+        if not path:
+            raise ConfigError(f"expected sqlite:///path/to/file.db, got {url!r}")
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    if parsed.scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parsed.path.removeprefix("/") or "postgres",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_SCHEMA": postgres_schema(url),
+        }
+    raise ConfigError(
+        f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+    )
+
+
+def postgres_schema(url: str) -> str:
+    return parse_qs(urlparse(url).query).get("schema", [""])[0]
+
+
+def _integer(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}: {text!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name}: {value} must be positive")
+    return value

@@ -1,0 +1,1 @@
+"""The pure domain: events, session state, commands. Imports only the standard library and msgspec."""

@@ -1,0 +1,1 @@
+"""The Talon.One-compatible HTTP API (Integration API paths) and health."""

@@ -1,0 +1,137 @@
+"""The Litestar application: Talon.One's Integration API paths over a SessionStore."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+from litestar import Litestar, Request, Response, get, post, put
+from litestar.exceptions import HTTPException
+
+from sessionstore import codec
+from sessionstore.application import SessionStore
+from sessionstore.config import Settings
+from sessionstore.domain.errors import DomainError
+from sessionstore.http import params
+from sessionstore.http.auth import application_of
+from sessionstore.http.errors import (
+    HTTPProblem,
+    decode_error_response,
+    domain_error_response,
+    envelope,
+    problem_response,
+)
+from sessionstore.http.openapi import openapi_document
+from sessionstore.http.responses import integration_state
+from sessionstore.http.schemas import (
+    APIError,
+    CustomerSessionResponse,
+    ErrorSource,
+    IntegrationRequest,
+    ReopenSessionResponse,
+    ReturnIntegrationRequest,
+)
+from sessionstore.readmodels.v2 import render_v2
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SESSION_PATH = "/v2/customer_sessions/{customer_session_id:str}"
+_update_decoder = msgspec.json.Decoder(IntegrationRequest)
+_return_decoder = msgspec.json.Decoder(ReturnIntegrationRequest)
+AnyRequest = Request[Any, Any, Any]
+
+
+def json(document: Any, status: int = 200) -> Response[bytes]:
+    return Response(codec.encode_document(document), status_code=status,
+                    media_type="application/json")
+
+
+def create_app(store: SessionStore, settings: Settings) -> Litestar:
+    async def run(call: Callable[[], T]) -> T:
+        """The store is synchronous: run it in a worker thread, off the event loop."""
+        return await anyio.to_thread.run_sync(call)
+
+    @put(SESSION_PATH)
+    async def update_customer_session_v2(
+        request: AnyRequest, customer_session_id: str, dry: str | None = None,
+        now: str | None = None,
+    ) -> Response[bytes]:
+        application = application_of(request, settings.api_keys)
+        integration_id = params.integration_id(customer_session_id)
+        is_dry = params.dry_run(dry, now)
+        body = _update_decoder.decode(await request.body())
+        outcome = await run(lambda: store.update_session(
+            application, integration_id, body.customer_session, dry=is_dry))
+        return json(integration_state(outcome.session, body.response_content,
+                                      settings.account_id))
+
+    @get(SESSION_PATH)
+    async def get_customer_session(
+        request: AnyRequest, customer_session_id: str
+    ) -> Response[bytes]:
+        application = application_of(request, settings.api_keys)
+        integration_id = params.integration_id(customer_session_id)
+        session = await run(lambda: store.get_session(application, integration_id))
+        return json(CustomerSessionResponse(customer_session=render_v2(session)))
+
+    @post(SESSION_PATH + "/returns")
+    async def return_cart_items(
+        request: AnyRequest, customer_session_id: str, dry: str | None = None,
+        runRuleEngine: str | None = None,  # noqa: N803 - Talon's parameter name
+    ) -> Response[bytes]:
+        application = application_of(request, settings.api_keys)
+        integration_id = params.integration_id(customer_session_id)
+        is_dry = params.dry_run(dry, None)
+        key = params.idempotency_key(request.headers.get("idempotency-key"))
+        body = _return_decoder.decode(await request.body())
+        outcome, record = await run(lambda: store.return_items(
+            application, integration_id, body.return_.returned_cart_items,
+            idempotency_key=key, dry=is_dry))
+        return json(integration_state(outcome.session, body.response_content,
+                                      settings.account_id, record))
+
+    @put(SESSION_PATH + "/reopen")
+    async def reopen_customer_session(
+        request: AnyRequest, customer_session_id: str
+    ) -> Response[bytes]:
+        application = application_of(request, settings.api_keys)
+        integration_id = params.integration_id(customer_session_id)
+        await run(lambda: store.reopen_session(application, integration_id))
+        return json(ReopenSessionResponse())
+
+    @get("/health")
+    async def health() -> Response[bytes]:
+        return json({"status": "ok", "parts": {"eventStore": "ready"}})
+
+    @get("/openapi.json")
+    async def openapi() -> Response[bytes]:
+        return json(openapi_document())
+
+    return Litestar(
+        route_handlers=[update_customer_session_v2, get_customer_session, return_cart_items,
+                        reopen_customer_session, health, openapi],
+        exception_handlers={
+            HTTPProblem: lambda _, exc: problem_response(exc),
+            DomainError: lambda _, exc: domain_error_response(exc),
+            msgspec.MsgspecError: lambda _, exc: decode_error_response(exc),
+            HTTPException: _http_exception,
+            Exception: _unexpected,
+        },
+        openapi_config=None,
+    )
+
+
+def _http_exception(_: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    title = "not_found" if exc.status_code == 404 else "http_error"
+    return envelope(exc.status_code, exc.detail,
+                    APIError(title=title, details=exc.detail, source=ErrorSource(pointer="")))
+
+
+def _unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return envelope(500, "Internal server error",
+                    APIError(title="internal_error", details=type(exc).__name__,
+                             source=ErrorSource(pointer="")))
