@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
@@ -28,6 +28,7 @@ from sessionstore.domain.returns import return_items
 from sessionstore.domain.session import Return, Session, fold
 
 log = logging.getLogger(__name__)
+_NOT_SESSION_EVENTS = (NumberAllocated, ProfileRegistered)
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://sessionstore.invalid/")
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -114,7 +115,8 @@ class SessionStore(Application[UUID]):
         return session
 
     def session_events(self, key: UUID, *, version: int | None = None) -> list[SessionEvents]:
-        return [e for e in self.events.get(key, lte=version) if _is_session_event(e)]
+        stored = cast("list[StoredEvents]", list(self.events.get(key, lte=version)))
+        return [event for event in stored if not isinstance(event, _NOT_SESSION_EVENTS)]
 
     # -- internals -------------------------------------------------------------------------
 
@@ -218,10 +220,6 @@ class SessionStore(Application[UUID]):
             except RecordConflictError:
                 log.info("concurrent write lost a race; retrying on fresh state")
         raise ConcurrentUpdate()
-
-
-def _is_session_event(event: Any) -> bool:
-    return codec.tag_of(event).startswith("session.")
 
 
 def _now(after: datetime | None = None) -> datetime:

@@ -17,8 +17,8 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from sessionstore.domain.events import SessionEvents, StoredEvents
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(StoredEvents)
-_session_decoder = msgspec.json.Decoder(SessionEvents)
+_decoder: msgspec.json.Decoder[StoredEvents] = msgspec.json.Decoder(StoredEvents)
+_session_decoder: msgspec.json.Decoder[SessionEvents] = msgspec.json.Decoder(SessionEvents)
 _document_encoder = msgspec.json.Encoder(decimal_format="number")
 
 

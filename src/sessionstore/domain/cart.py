@@ -14,15 +14,15 @@ class Value(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defa
     """Base of the value objects: camelCase on the wire, unset fields left out."""
 
 
-class AdditionalCost(Value, kw_only=True):
+class AdditionalCost(Value, frozen=True, kw_only=True):
     price: Decimal
 
 
-class Product(Value, kw_only=True):
+class Product(Value, frozen=True, kw_only=True):
     name: str
 
 
-class CartItem(Value, kw_only=True):
+class CartItem(Value, frozen=True, kw_only=True):
     """A cart line as the integrator sent it; server-computed fields are never stored."""
 
     sku: str

@@ -23,12 +23,12 @@ MAX_IDENTIFIERS = 5
 MAX_LOYALTY_CARDS = 1
 
 
-class ExperimentVariantAllocation(Value, kw_only=True):
+class ExperimentVariantAllocation(Value, frozen=True, kw_only=True):
     experiment_id: int = msgspec.field(name="experimentID")
     variant_id: int = msgspec.field(name="variantID")
 
 
-class SessionChanges(Value, kw_only=True):
+class SessionChanges(Value, frozen=True, kw_only=True):
     """The writable fields of NewCustomerSessionV2, plus the `discounts` extension (decision 21)."""
 
     profile_id: str | None = None
@@ -44,7 +44,7 @@ class SessionChanges(Value, kw_only=True):
     discounts: dict[str, Decimal] | None = None
 
 
-class SessionUpdate(SessionChanges, kw_only=True):
+class SessionUpdate(SessionChanges, frozen=True, kw_only=True):
     """An update request's `customerSession`: the changes plus the requested state."""
 
     state: State | None = None

@@ -27,13 +27,13 @@ class Event(
     timestamp: datetime
 
 
-class SessionEvent(Event):
+class SessionEvent(Event, frozen=True, kw_only=True):
     """An event of a customer session: published to Kafka, chained by `digest`."""
 
     digest: str = ""
 
 
-class SessionCreated(SessionEvent, tag="session.created", kw_only=True):
+class SessionCreated(SessionEvent, tag="session.created", frozen=True, kw_only=True):
     application_id: int
     integration_id: str
     session_id: int
@@ -42,7 +42,7 @@ class SessionCreated(SessionEvent, tag="session.created", kw_only=True):
     fields: SessionChanges
 
 
-class ItemsUpdated(SessionEvent, tag="session.items_updated", kw_only=True):
+class ItemsUpdated(SessionEvent, tag="session.items_updated", frozen=True, kw_only=True):
     """Only the fields that changed; `firstSession` is set when it was computed again."""
 
     changes: SessionChanges
@@ -51,7 +51,7 @@ class ItemsUpdated(SessionEvent, tag="session.items_updated", kw_only=True):
     first_session: bool | None = None
 
 
-class SessionClosed(SessionEvent, tag="session.closed", kw_only=True):
+class SessionClosed(SessionEvent, tag="session.closed", frozen=True, kw_only=True):
     update_count: int
 
 
@@ -70,14 +70,14 @@ class ReturnedLine(msgspec.Struct, frozen=True, kw_only=True):
     quantity: int
 
 
-class ItemsReturned(SessionEvent, tag="session.returned", kw_only=True):
+class ItemsReturned(SessionEvent, tag="session.returned", frozen=True, kw_only=True):
     return_id: int
     requested: tuple[ReturnedCartItem, ...]
     lines: tuple[ReturnedLine, ...]
     idempotency_key: str | None = None
 
 
-class SessionCancelled(SessionEvent, tag="session.cancelled", kw_only=True):
+class SessionCancelled(SessionEvent, tag="session.cancelled", frozen=True, kw_only=True):
     """From `closed` or `partially_returned` this is what Talon calls a revocation."""
 
     previous_state: State
@@ -85,7 +85,7 @@ class SessionCancelled(SessionEvent, tag="session.cancelled", kw_only=True):
     rolled_back_discounts: dict[str, Decimal] = {}
 
 
-class SessionReopened(SessionEvent, tag="session.reopened", kw_only=True):
+class SessionReopened(SessionEvent, tag="session.reopened", frozen=True, kw_only=True):
     rolled_back_discounts: dict[str, Decimal] = {}
 
 
@@ -94,11 +94,11 @@ SessionEvents = (
 )
 
 
-class NumberAllocated(Event, tag="sequence.allocated", kw_only=True):
+class NumberAllocated(Event, tag="sequence.allocated", frozen=True, kw_only=True):
     """One number of a store-wide sequence: the number is the event's version."""
 
 
-class ProfileRegistered(Event, tag="profile.registered", kw_only=True):
+class ProfileRegistered(Event, tag="profile.registered", frozen=True, kw_only=True):
     """A profile integration id first named in an application, with its numeric id."""
 
     application_id: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 
 from sessionstore.http.errors import HTTPProblem
@@ -10,7 +12,7 @@ DEFAULT_APPLICATION = 1
 PREFIX = "ApiKey-v1 "
 
 
-def application_of(request: Request[object, object, object], api_keys: dict[str, int]) -> int:
+def application_of(request: Request[Any, Any, Any], api_keys: dict[str, int]) -> int:
     """No keys configured: every request belongs to application 1."""
     if not api_keys:
         return DEFAULT_APPLICATION

@@ -57,7 +57,7 @@ def domain_error_response(error: DomainError) -> Response[bytes]:
 def decode_error_response(error: msgspec.MsgspecError) -> Response[bytes]:
     """msgspec's `- at $.a.b[0]` becomes the JSON pointer /a/b/0."""
     text = str(error)
-    if isinstance(error, msgspec.DecodeError):
+    if not isinstance(error, msgspec.ValidationError):  # ValidationError is a DecodeError
         return envelope(400, INVALID, APIError(title="invalid_json", details=text,
                                                source=ErrorSource(pointer="")))
     match = _PATH.search(text)

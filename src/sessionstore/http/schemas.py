@@ -37,7 +37,7 @@ class ReturnIntegrationRequest(msgspec.Struct, frozen=True, kw_only=True, rename
     response_content: tuple[ReturnContent, ...] = ()
 
 
-class ReturnEntity(Shape, kw_only=True):
+class ReturnEntity(Shape, frozen=True, kw_only=True):
     """Talon's `Return`: `eventId` is the return's number in this store, like its `id`."""
 
     id: int
@@ -52,7 +52,7 @@ class ReturnEntity(Shape, kw_only=True):
     profile_integration_id: str | None = None
 
 
-class IntegrationStateV2(Shape, kw_only=True):
+class IntegrationStateV2(Shape, frozen=True, kw_only=True):
     """`effects`, `createdCoupons` and `createdReferrals` are required by the SDKs."""
 
     customer_session: CustomerSessionV2 | None = None

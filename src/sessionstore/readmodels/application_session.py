@@ -16,7 +16,7 @@ from sessionstore.domain.session import Session, fold
 from sessionstore.readmodels.items import CartItemView, Shape, cart_item_views, joined
 
 
-class ApplicationSession(Shape, kw_only=True):
+class ApplicationSession(Shape, frozen=True, kw_only=True):
     id: int
     created: datetime
     integration_id: str

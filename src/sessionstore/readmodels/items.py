@@ -15,7 +15,7 @@ class Shape(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defa
     """Base of the read shapes: Talon's camelCase names, absent optional fields left out."""
 
 
-class CartItemView(Shape, kw_only=True):
+class CartItemView(Shape, frozen=True, kw_only=True):
     name: str | None = None
     sku: str
     quantity: int
@@ -37,12 +37,15 @@ def cart_item_views(session: Session) -> tuple[CartItemView, ...]:
     """Returned/remaining appear on every line once the session has a return (decision 7)."""
     views = []
     for position, item in enumerate(session.cart_items):
-        counts: dict[str, int] = {}
-        if session.returned is not None:
-            returned = session.returned[position]
-            counts = {"returned_quantity": returned, "remaining_quantity": item.quantity - returned}
-        fields = msgspec.structs.asdict(item)
-        views.append(CartItemView(**fields, **counts, position=position))
+        returned = None if session.returned is None else session.returned[position]
+        views.append(
+            CartItemView(
+                **msgspec.structs.asdict(item),
+                returned_quantity=returned,
+                remaining_quantity=None if returned is None else item.quantity - returned,
+                position=position,
+            )
+        )
     return tuple(views)
 
 

@@ -13,7 +13,7 @@ from sessionstore.domain.session import Session, fold
 from sessionstore.readmodels.items import CartItemView, Shape, cart_item_views, joined
 
 
-class CustomerSession(Shape, kw_only=True):
+class CustomerSession(Shape, frozen=True, kw_only=True):
     integration_id: str
     created: datetime
     application_id: int

@@ -14,7 +14,7 @@ from sessionstore.domain.session import Session, fold
 from sessionstore.readmodels.items import CartItemView, Shape, cart_item_views
 
 
-class CustomerSessionV2(Shape, kw_only=True):
+class CustomerSessionV2(Shape, frozen=True, kw_only=True):
     id: int
     created: datetime
     integration_id: str
