@@ -35,16 +35,16 @@ test: $(STAMP) postgres ## Install, start PostgreSQL, run every test (unit, inte
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy --strict, import-linter layering contracts
-	$(BIN)/ruff check src tests consumers
-	$(BIN)/ruff format --check src tests consumers
+	$(BIN)/ruff check src tests consumers benchmarks
+	$(BIN)/ruff format --check src tests consumers benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests consumers
-	$(BIN)/ruff format src tests consumers
+	$(BIN)/ruff check --fix src tests consumers benchmarks
+	$(BIN)/ruff format src tests consumers benchmarks
 
-bench: $(STAMP) ## Benchmarks (figures as ratios against a baseline measured in the same run)
+bench: $(STAMP) postgres ## Benchmarks (figures as ratios against a baseline measured in the same run)
 	$(BIN)/python -m benchmarks
 
 clean: ## Remove the virtualenv, caches and ./var
