@@ -81,7 +81,7 @@ def main() -> None:
         sqlite.close()
         postgres.close()
     table = Table(title=f"{commands} commands on {args.sessions} sessions")
-    for column in ("part", "seconds", "× fold baseline", "peak MB"):
+    for column in ("part", "seconds", "ratio to baseline", "peak MB"):
         table.add_column(column)
     table.add_row("fold in memory (baseline)", f"{baseline[0]:.3f}", "1.0", f"{baseline[1]:.1f}")
     for name, (seconds, peak) in rows.items():
