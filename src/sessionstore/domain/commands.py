@@ -178,5 +178,5 @@ def _illegal(current: str, target: str) -> InvalidTransition:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Compare as JSON would, so that 1, 1.0 and True are different attribute values."""
-    return msgspec.json.encode(a) == msgspec.json.encode(b)
+    """Compare as JSON would: 1, 1.0 and True differ, the order of an object's keys does not."""
+    return msgspec.json.encode(a, order="sorted") == msgspec.json.encode(b, order="sorted")
