@@ -11,9 +11,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from sessionstore.adapters.broker import EmbeddedBroker
+from sessionstore.adapters.kafka import ensure_topic
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
-from sessionstore.config import Settings
+from sessionstore.config import KafkaSettings, Settings
 
 POSTGRES = os.environ.get("SESSIONSTORE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -56,3 +58,20 @@ def sqlite_store(sqlite_url: str) -> Iterator[SessionStore]:
     app = build_store(Settings(database_url=sqlite_url))
     yield app
     app.close()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real embedded broker process for the run; tests use fresh topics and groups."""
+    with EmbeddedBroker(tmp_path_factory.mktemp("broker") / "broker.log") as running:
+        yield running
+
+
+@pytest.fixture
+async def kafka(broker: EmbeddedBroker) -> KafkaSettings:
+    """A fresh topic, created with its 3 partitions, on the shared broker."""
+    settings = Settings(topic=f"sessions-{uuid.uuid4().hex[:10]}").kafka(
+        broker.bootstrap, embedded=True
+    )
+    await ensure_topic(settings)
+    return settings

@@ -15,6 +15,7 @@ import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from sessionstore.domain.events import SessionEvents, StoredEvents
+from sessionstore.domain.session import Session
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[StoredEvents] = msgspec.json.Decoder(StoredEvents)
@@ -32,6 +33,18 @@ def decode_event(data: bytes) -> StoredEvents:
 
 def decode_session_event(data: bytes) -> SessionEvents:
     return _session_decoder.decode(data)
+
+
+_state_decoder: msgspec.json.Decoder[Session] = msgspec.json.Decoder(Session)
+
+
+def encode_state(session: Session) -> bytes:
+    """A projection's working state for one session, stored beside its document."""
+    return _encoder.encode(session)
+
+
+def decode_state(data: bytes) -> Session:
+    return _state_decoder.decode(data)
 
 
 def tag_of(event: StoredEvents) -> str:

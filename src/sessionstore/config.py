@@ -15,12 +15,28 @@ class ConfigError(ValueError):
     """A setting is malformed; the message names the variable."""
 
 
+class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the Kafka adapter needs; defaults are valid on Apache Kafka and the embedded broker."""
+
+    bootstrap: str
+    topic: str = "customer-sessions"
+    partitions: int = 3
+    replication: int = 1
+    idempotence: bool = False
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 500
+    fetch_max_wait_ms: int = 100
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = DEFAULT_DATABASE_URL
     readmodel_url: str = ""
     kafka_bootstrap: str = ""
     topic: str = "customer-sessions"
+    partitions: int = 3
+    replication: int = 1
     kafka_idempotence: bool | None = None
+    session_timeout_ms: int = 6000
     api_keys: dict[str, int] = {}
     account_id: int = 1
     log_level: str = "INFO"
@@ -28,6 +44,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def authenticated(self) -> bool:
         return bool(self.api_keys)
+
+    def kafka(self, bootstrap: str, *, embedded: bool) -> KafkaSettings:
+        """Idempotence defaults to on for a configured Kafka, off for the embedded broker."""
+        idempotence = not embedded if self.kafka_idempotence is None else self.kafka_idempotence
+        return KafkaSettings(
+            bootstrap=bootstrap,
+            topic=self.topic,
+            partitions=self.partitions,
+            replication=self.replication,
+            idempotence=idempotence,
+            session_timeout_ms=self.session_timeout_ms,
+        )
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +72,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         readmodel_url=get("READMODEL_URL") or database_url,
         kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
         topic=get("TOPIC") or "customer-sessions",
+        partitions=_integer("SESSIONSTORE_TOPIC_PARTITIONS", get("TOPIC_PARTITIONS", "3")),
+        replication=_integer("SESSIONSTORE_TOPIC_REPLICATION", get("TOPIC_REPLICATION", "1")),
+        session_timeout_ms=_integer(
+            "SESSIONSTORE_KAFKA_SESSION_TIMEOUT_MS", get("KAFKA_SESSION_TIMEOUT_MS", "6000")
+        ),
         kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
         api_keys=parse_api_keys(get("API_KEYS")),
         account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),

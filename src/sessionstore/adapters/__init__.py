@@ -1,0 +1,1 @@
+"""Adapters at the edges: read-model storage, Kafka, the embedded broker."""

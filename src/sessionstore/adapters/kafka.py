@@ -1,0 +1,141 @@
+"""The only module that imports aiokafka: producer, consumer and topic creation.
+
+Settings follow broker-notes.md 3.2: acks="all" everywhere, idempotence as a setting (the
+embedded broker cannot do it), explicit topic creation, short fetch waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from sessionstore.config import KafkaSettings
+
+log = logging.getLogger(__name__)
+TOPIC_EXISTS = 36
+
+
+class OutgoingRecord(msgspec.Struct, frozen=True):
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+class IncomingRecord(msgspec.Struct, frozen=True):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+async def ensure_topic(settings: KafkaSettings) -> None:
+    """Create the topic with the configured partitions; never rely on auto-creation."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    await admin.start()
+    try:
+        topic = NewTopic(settings.topic, settings.partitions, settings.replication)
+        response = await admin.create_topics([topic])
+        for name, code, *_ in getattr(response, "topic_errors", []):
+            if code not in (0, TOPIC_EXISTS):
+                raise RuntimeError(f"cannot create topic {name}: error {code}")
+    finally:
+        await admin.close()
+
+
+class Publisher:
+    """Sends a batch and returns only once the broker acknowledged every record."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.topic = settings.topic
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            acks="all",
+            enable_idempotence=settings.idempotence,
+            linger_ms=5,
+            max_batch_size=1 << 20,
+            request_timeout_ms=30_000,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        pending = [
+            await self._producer.send(self.topic, r.value, key=r.key, headers=list(r.headers))
+            for r in records
+        ]
+        await asyncio.gather(*pending)
+
+
+PositionsFor = Callable[[Sequence[int]], Awaitable[dict[int, int]]]
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, continue from the offsets stored beside the read model (rule 4)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, topic: str, positions: PositionsFor) -> None:
+        self._consumer = consumer
+        self._topic = topic
+        self._positions = positions
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        partitions = sorted(tp.partition for tp in assigned if tp.topic == self._topic)
+        stored = await self._positions(partitions)
+        for partition in partitions:
+            tp = TopicPartition(self._topic, partition)
+            if partition in stored:
+                self._consumer.seek(tp, stored[partition])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+        log.info("assigned partitions %s of %s; continuing from %s", partitions, self._topic,
+                 stored or "the beginning")
+
+
+class Subscriber:
+    """A consumer-group member that never commits to Kafka: offsets live with the rows."""
+
+    def __init__(self, settings: KafkaSettings, group: str, positions: PositionsFor) -> None:
+        self.topic = settings.topic
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            metadata_max_age_ms=5_000,
+        )
+        self._listener = _SeekToStoredOffsets(self._consumer, self.topic, positions)
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._consumer.subscribe([self.topic], listener=self._listener)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def poll(self, timeout_ms: int = 500, max_records: int = 500) -> list[IncomingRecord]:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return [
+            IncomingRecord(
+                topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
+                value=r.value, headers=tuple(r.headers or ()),
+            )
+            for records in batches.values()
+            for r in records
+        ]

@@ -1,0 +1,53 @@
+"""Read-model storage in PostgreSQL, optionally in its own schema (`?schema=name`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+
+class _Cursor:
+    """Lets the shared SQL use `?` placeholders, as sqlite3 does."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(statement.replace("?", "%s"), params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        rows: list[Any] = self._cursor.fetchall()
+        return rows
+
+
+class PostgresDatabase:
+    blob = "BYTEA"
+
+    def __init__(self, dsn: str, schema: str = "") -> None:
+        self.schema = schema
+        self._pool = ConnectionPool(dsn, min_size=1, max_size=4, open=True,
+                                    configure=self._configure)
+        if schema:
+            with self._pool.connection() as conn:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(schema)))
+
+    def _configure(self, conn: Any) -> None:
+        if self.schema:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            conn.commit()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield _Cursor(cur)
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,226 @@
+"""Read-model storage: one table of sessions per projection, its consumed offsets beside it.
+
+`apply()` writes the rows and the offsets in ONE transaction (design rule 4), so a crash can
+only repeat events, and repeated events are skipped by the per-session version guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import msgspec
+
+from sessionstore import codec
+from sessionstore.adapters.kafka import IncomingRecord
+from sessionstore.config import eventstore_env, postgres_schema
+from sessionstore.domain.session import Session
+from sessionstore.readmodels.items import joined
+from sessionstore.readmodels.progress import Batch, advance_batch
+from sessionstore.readmodels.projections import Projection
+
+log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Database(Protocol):
+    """A SQLite file or a PostgreSQL schema; SQL uses `?` placeholders, types in DDL vary."""
+
+    blob: str
+
+    def transaction(self) -> AbstractContextManager[Cursor]: ...
+    def close(self) -> None: ...
+
+
+class Filters(msgspec.Struct, frozen=True, kw_only=True):
+    """Talon's getApplicationSessions filters (domain.md 6)."""
+
+    state: str | None = None
+    profile: str | None = None
+    coupon: str | None = None
+    referral: str | None = None
+    integration_id: str | None = None
+    store_integration_id: str | None = None
+    created_before_us: int | None = None
+    created_after_us: int | None = None
+    partial_match: bool = False
+
+
+SORTABLE = {"created": "created_us", "id": "session_id", "integrationId": "integration_id",
+            "state": "state", "profile": "profile", "coupon": "coupon"}
+COLUMNS = ("session_key", "application_id", "integration_id", "session_id", "version", "state",
+           "profile", "coupon", "referral", "store_integration_id", "created_us", "aggregate",
+           "document")
+
+
+class ReadModelStore:
+    def __init__(self, database: Database, projection: Projection, prefix: str = "") -> None:
+        self.projection = projection
+        self.table = f"{prefix}{projection.table}"
+        self._db = database
+        self._create()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _create(self) -> None:
+        blob, t = self._db.blob, self.table
+        with self._db.transaction() as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {t}_sessions (session_key TEXT PRIMARY KEY, "
+                "application_id BIGINT NOT NULL, integration_id TEXT NOT NULL, "
+                "session_id BIGINT NOT NULL, version BIGINT NOT NULL, state TEXT NOT NULL, "
+                "profile TEXT NOT NULL, coupon TEXT NOT NULL, referral TEXT NOT NULL, "
+                "store_integration_id TEXT NOT NULL, created_us BIGINT NOT NULL, "
+                f"aggregate {blob} NOT NULL, document {blob} NOT NULL)"
+            )
+            cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_by_integration_id "
+                        f"ON {t}_sessions (application_id, integration_id)")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_by_session_id "
+                        f"ON {t}_sessions (application_id, session_id)")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {t}_offsets (topic TEXT NOT NULL, "
+                        "kafka_partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, "
+                        "PRIMARY KEY (topic, kafka_partition))")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {t}_gaps (session_key TEXT NOT NULL, "
+                        "expected BIGINT NOT NULL, received BIGINT NOT NULL, "
+                        "kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL, "
+                        "PRIMARY KEY (session_key, received))")
+
+    # -- the consumer's side ----------------------------------------------------------------
+
+    def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT kafka_partition, next_offset FROM {self.table}_offsets "
+                        "WHERE topic = ?", (topic,))
+            stored = {int(p): int(o) for p, o in cur.fetchall()}
+        return {p: stored[p] for p in partitions if p in stored}
+
+    def apply(self, records: Sequence[IncomingRecord]) -> Batch:
+        """Fold the records into the stored sessions; rows and offsets in one transaction."""
+        with self._db.transaction() as cur:
+            batch = advance_batch(records, lambda key: self._load(cur, key))
+            for session in batch.sessions.values():
+                self._write(cur, session)
+            for (topic, partition), offset in batch.offsets.items():
+                cur.execute(
+                    f"INSERT INTO {self.table}_offsets (topic, kafka_partition, next_offset) "
+                    "VALUES (?, ?, ?) ON CONFLICT (topic, kafka_partition) "
+                    "DO UPDATE SET next_offset = excluded.next_offset", (topic, partition, offset))
+            for gap in batch.gaps:
+                cur.execute(
+                    f"INSERT INTO {self.table}_gaps VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (session_key, received) DO NOTHING",
+                    (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset))
+        for gap in batch.gaps:
+            log.error("%s: session %s expected version %d but got %d (partition %d offset %d); "
+                      "its progress stops until the read model is rebuilt", self.projection.name,
+                      gap.session_key, gap.expected, gap.received, gap.partition, gap.offset)
+        return batch
+
+    def _load(self, cur: Cursor, key: str) -> Session | None:
+        cur.execute(f"SELECT aggregate FROM {self.table}_sessions WHERE session_key = ?", (key,))
+        row = cur.fetchone()
+        return codec.decode_state(_bytes(row[0])) if row else None
+
+    def _write(self, cur: Cursor, session: Session) -> None:
+        values = (
+            str(session.key), session.application_id, session.integration_id,
+            session.session_id, session.version, session.state, session.profile_id,
+            joined(session.coupon_codes), session.referral_code,
+            session.store_integration_id or "", micros(session.created), codec.encode_state(session),
+            codec.encode_document(self.projection.render(session)),
+        )
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        cur.execute(
+            f"INSERT INTO {self.table}_sessions ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in COLUMNS)}) "
+            f"ON CONFLICT (session_key) DO UPDATE SET {updates}", values)
+
+    # -- the readers' side ------------------------------------------------------------------
+
+    def document(self, application_id: int, integration_id: str) -> bytes | None:
+        return self._one("application_id = ? AND integration_id = ?",
+                         (application_id, integration_id))
+
+    def document_by_session_id(self, application_id: int, session_id: int) -> bytes | None:
+        return self._one("application_id = ? AND session_id = ?", (application_id, session_id))
+
+    def documents(self, application_id: int, filters: Filters, *, sort: str = "created",
+                  skip: int = 0, page_size: int = 1000) -> tuple[list[bytes], bool]:
+        """One page in the requested order, and whether more follow."""
+        where, params = _where(application_id, filters)
+        column = SORTABLE[sort.removeprefix("-")]
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where} "
+                        f"ORDER BY {column} {direction}, session_id {direction} "
+                        "LIMIT ? OFFSET ?", (*params, page_size + 1, skip))
+            rows = [_bytes(r[0]) for r in cur.fetchall()]
+        return rows[:page_size], len(rows) > page_size
+
+    def versions(self) -> Iterator[tuple[str, int]]:
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT session_key, version FROM {self.table}_sessions")
+            rows = cur.fetchall()
+        yield from ((str(k), int(v)) for k, v in rows)
+
+    def _one(self, where: str, params: tuple[Any, ...]) -> bytes | None:
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where}", params)
+            row = cur.fetchone()
+        return _bytes(row[0]) if row else None
+
+
+def _where(application_id: int, f: Filters) -> tuple[str, list[Any]]:
+    clauses, params = ["application_id = ?"], [application_id]
+    matchable = {"profile": f.profile, "coupon": f.coupon, "referral": f.referral,
+                 "integration_id": f.integration_id,
+                 "store_integration_id": f.store_integration_id}
+    for column, value in matchable.items():
+        if value is None:
+            continue
+        if f.partial_match:
+            clauses.append(f"{column} LIKE ?")
+            params.append("%" + value.replace("%", "").replace("_", "") + "%")
+        else:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if f.state is not None:
+        clauses.append("state = ?")
+        params.append(f.state)
+    if f.created_before_us is not None:
+        clauses.append("created_us < ?")
+        params.append(f.created_before_us)
+    if f.created_after_us is not None:
+        clauses.append("created_us > ?")
+        params.append(f.created_after_us)
+    return " AND ".join(clauses), params
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch: exact, and sortable as a number."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes(value) if not isinstance(value, str) else value.encode()
+
+
+def open_database(url: str) -> Database:
+    """`sqlite:///path` or `postgresql://...[?schema=name]`, as for the event store."""
+    from sessionstore.adapters.postgres import PostgresDatabase
+    from sessionstore.adapters.sqlite import SQLiteDatabase
+
+    env = eventstore_env(url)
+    if "SQLITE_DBNAME" in env:
+        return SQLiteDatabase(env["SQLITE_DBNAME"])
+    return PostgresDatabase(url.split("?")[0], postgres_schema(url))
