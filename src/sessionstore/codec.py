@@ -66,6 +66,13 @@ def seal(previous: str, events: Iterable[SessionEvents]) -> list[SessionEvents]:
     return sealed
 
 
+def event_schema() -> bytes:
+    """JSON Schema of the Kafka values (the session events), for consumers in any language."""
+    schema = msgspec.json.schema(SessionEvents)
+    schema["title"] = "sessionstore session event"
+    return msgspec.json.format(_encoder.encode(schema), indent=2) + b"\n"
+
+
 def encode_document(document: Any) -> bytes:
     """Talon.One JSON: money as JSON numbers (its SDKs reject strings)."""
     return _document_encoder.encode(document)
