@@ -55,13 +55,10 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         return await anyio.to_thread.run_sync(call)
 
     @put(SESSION_PATH)
-    async def update_customer_session_v2(
-        request: AnyRequest, customer_session_id: str, dry: str | None = None,
-        now: str | None = None,
-    ) -> Response[bytes]:
+    async def update_customer_session_v2(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
-        integration_id = params.integration_id(customer_session_id)
-        is_dry = params.dry_run(dry, now)
+        integration_id = _integration_id(request)
+        is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
         body = _update_decoder.decode(await request.body())
         outcome = await run(lambda: store.update_session(
             application, integration_id, body.customer_session, dry=is_dry))
@@ -69,22 +66,17 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
                                       settings.account_id))
 
     @get(SESSION_PATH)
-    async def get_customer_session(
-        request: AnyRequest, customer_session_id: str
-    ) -> Response[bytes]:
+    async def get_customer_session(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
-        integration_id = params.integration_id(customer_session_id)
+        integration_id = _integration_id(request)
         session = await run(lambda: store.get_session(application, integration_id))
         return json(CustomerSessionResponse(customer_session=render_v2(session)))
 
     @post(SESSION_PATH + "/returns")
-    async def return_cart_items(
-        request: AnyRequest, customer_session_id: str, dry: str | None = None,
-        runRuleEngine: str | None = None,  # noqa: N803 - Talon's parameter name
-    ) -> Response[bytes]:
+    async def return_cart_items(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
-        integration_id = params.integration_id(customer_session_id)
-        is_dry = params.dry_run(dry, None)
+        integration_id = _integration_id(request)
+        is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
         body = _return_decoder.decode(await request.body())
         outcome, record = await run(lambda: store.return_items(
@@ -94,11 +86,9 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
                                       settings.account_id, record))
 
     @put(SESSION_PATH + "/reopen")
-    async def reopen_customer_session(
-        request: AnyRequest, customer_session_id: str
-    ) -> Response[bytes]:
+    async def reopen_customer_session(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
-        integration_id = params.integration_id(customer_session_id)
+        integration_id = _integration_id(request)
         await run(lambda: store.reopen_session(application, integration_id))
         return json(ReopenSessionResponse())
 
@@ -122,6 +112,11 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         },
         openapi_config=None,
     )
+
+
+def _integration_id(request: AnyRequest) -> str:
+    """Read from the request: Litestar 2.25 deprecates parameters inferred from arguments."""
+    return params.integration_id(request.path_params["customer_session_id"])
 
 
 def _http_exception(_: AnyRequest, exc: HTTPException) -> Response[bytes]:
