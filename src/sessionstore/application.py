@@ -1,16 +1,16 @@
-"""SessionStore: the eventsourcing Application. Commands save events; nothing here knows Kafka or SQL."""
+"""SessionStore, the eventsourcing Application: commands save events; no Kafka, no SQL here."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, RecordConflictError
+from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent, Transcoder
 
 from sessionstore import codec
 from sessionstore.domain import commands
@@ -49,6 +49,34 @@ def sequence_key(name: str) -> UUID:
     return uuid5(NAMESPACE, f"sequence/{name}")
 
 
+class _Unused(Transcoder):
+    """The mapper encodes Structs itself; eventsourcing's dict transcoder is never called."""
+
+    def encode(self, obj: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+class EventMapper(Mapper[UUID]):
+    """Stores each event as its msgspec JSON (codec), with its tag as the eventsourcing topic."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=_Unused())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=codec.tag_of(domain_event),
+            state=codec.encode_event(domain_event),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return codec.decode_event(stored_event.state)
+
+
 class Outcome(msgspec.Struct, frozen=True):
     """A command's result: the session after it, and the events it recorded (none if dry)."""
 
@@ -60,7 +88,7 @@ class SessionStore(Application[UUID]):
     name = "SessionStore"
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return codec.EventMapper()
+        return EventMapper()
 
     def update_session(
         self, application_id: int, integration_id: str, update: SessionUpdate, *, dry: bool = False
@@ -78,6 +106,7 @@ class SessionStore(Application[UUID]):
         dry: bool = False,
     ) -> tuple[Outcome, Return]:
         """Return cart items; a key seen in the last 24 h answers as it did then."""
+
         def attempt() -> tuple[Outcome, Return]:
             session = self.get_session(application_id, integration_id)
             earlier = self._earlier_return(session, idempotency_key)
@@ -106,8 +135,10 @@ class SessionStore(Application[UUID]):
     def get_session(
         self, application_id: int | UUID, integration_id: str = "", *, version: int | None = None
     ) -> Session:
-        key = application_id if isinstance(application_id, UUID) else session_key(
-            application_id, integration_id
+        key = (
+            application_id
+            if isinstance(application_id, UUID)
+            else session_key(application_id, integration_id)
         )
         session = fold(self.session_events(key, version=version))
         if session is None:
@@ -153,8 +184,11 @@ class SessionStore(Application[UUID]):
         assert after is not None
         if sealed and not dry:
             self.save(*sealed, *(others or []))
-            log.info("session %s: recorded %s", after.integration_id,
-                     ", ".join(codec.tag_of(e) for e in sealed))
+            log.info(
+                "session %s: recorded %s",
+                after.integration_id,
+                ", ".join(codec.tag_of(e) for e in sealed),
+            )
         return Outcome(after, () if dry else tuple(sealed))
 
     def _profile(

@@ -23,16 +23,18 @@ def _settings() -> config.Settings:
         settings = config.load()
     except config.ConfigError as error:
         raise click.UsageError(str(error)) from None
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
     return settings
 
 
 def _server(host: str, port: int) -> uvicorn.Server:
     settings = _settings()
     app = create_app(build_store(settings), settings)
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
-                                         access_log=False))
+    return uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,10 +47,12 @@ def main() -> None:
     """
 
 
-host_option = click.option("--host", default="127.0.0.1", show_default=True,
-                           help="Interface to listen on.")
-port_option = click.option("--port", default=8080, show_default=True, type=click.IntRange(0),
-                           help="TCP port to listen on.")
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on."
+)
+port_option = click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0), help="TCP port to listen on."
+)
 
 
 @main.command()
@@ -62,8 +66,12 @@ def serve(host: str, port: int) -> None:
 @main.command()
 @host_option
 @port_option
-@click.option("--demo/--no-demo", default=True, show_default=True,
-              help="Drive one demo session through its life once the server is up.")
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Drive one demo session through its life once the server is up.",
+)
 def run(host: str, port: int, demo: bool) -> None:
     """The main job: the HTTP API on the configured store, with a short demo."""
     server = _server(host, port)
@@ -73,8 +81,12 @@ def run(host: str, port: int, demo: bool) -> None:
 
 
 @main.command("demo")
-@click.option("--url", default="http://127.0.0.1:8080", show_default=True,
-              help="Base URL of a running `sessionstore serve`.")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="Base URL of a running `sessionstore serve`.",
+)
 def demo_command(url: str) -> None:
     """Drive one demo session through its life against a running server."""
     try:

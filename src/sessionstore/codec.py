@@ -1,4 +1,4 @@
-"""The only module that makes or reads bytes: event-store mapper, Kafka values, documents.
+"""The only module that makes or reads bytes: events, Kafka values, stored state, documents.
 
 The bytes stored in the event store are the bytes published to Kafka: msgspec JSON of the
 event Struct, tagged with `type`. No Python import path is ever stored.
@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from typing import Any
-from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from sessionstore.domain.events import SessionEvents, StoredEvents
 from sessionstore.domain.session import Session
@@ -76,31 +74,3 @@ def event_schema() -> bytes:
 def encode_document(document: Any) -> bytes:
     """Talon.One JSON: money as JSON numbers (its SDKs reject strings)."""
     return _document_encoder.encode(document)
-
-
-class _Unused(Transcoder):
-    """The mapper encodes Structs itself; eventsourcing's dict transcoder is never called."""
-
-    def encode(self, obj: Any) -> bytes:
-        raise NotImplementedError
-
-    def decode(self, data: bytes) -> Any:
-        raise NotImplementedError
-
-
-class EventMapper(Mapper[UUID]):
-    """Stores each event as its msgspec JSON, with its tag as the eventsourcing topic."""
-
-    def __init__(self) -> None:
-        super().__init__(transcoder=_Unused())
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        return StoredEvent(
-            originator_id=domain_event.originator_id,
-            originator_version=domain_event.originator_version,
-            topic=tag_of(domain_event),
-            state=encode_event(domain_event),
-        )
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return decode_event(stored_event.state)

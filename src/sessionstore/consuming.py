@@ -40,8 +40,14 @@ class Projector:
             return 0
         batch = await anyio.to_thread.run_sync(self.readmodels.apply, records)
         self.applied += batch.applied
-        log.info("%s: %d record(s): %d applied, %d duplicate(s), %d gap(s)", self.name,
-                 len(records), batch.applied, batch.duplicates, len(batch.gaps))
+        log.info(
+            "%s: %d record(s): %d applied, %d duplicate(s), %d gap(s)",
+            self.name,
+            len(records),
+            batch.applied,
+            batch.duplicates,
+            len(batch.gaps),
+        )
         return len(records)
 
     async def run(self, stop: asyncio.Event) -> None:

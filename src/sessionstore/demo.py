@@ -9,30 +9,59 @@ from collections.abc import Callable
 from typing import Any
 
 STEPS: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
-    ("create an open cart", "PUT", "", {"customerSession": {
-        "profileId": "demo-customer", "couponCodes": ["WELCOME10"],
-        "cartItems": [
-            {"name": "Sneakers", "sku": "SKU-SNEAK", "quantity": 1, "price": 89.90},
-            {"name": "Socks", "sku": "SKU-SOCK", "quantity": 3, "price": 4.99,
-             "additionalCosts": {"giftwrap": {"price": 1.5}}},
-        ],
-        "additionalCosts": {"shipping": {"price": 4.95}},
-        "attributes": {"channel": "web"}},
-        "responseContent": ["customerSession"]}),
-    ("close it (the order is placed)", "PUT", "", {"customerSession": {"state": "closed"},
-                                                  "responseContent": ["customerSession"]}),
-    ("return one pair of socks", "POST", "/returns", {
-        "return": {"returnedCartItems": [{"sku": "SKU-SOCK", "quantity": 1}]},
-        "responseContent": ["customerSession"]}),
-    ("cancel the rest (a revocation)", "PUT", "", {"customerSession": {"state": "cancelled"},
-                                                  "responseContent": ["customerSession"]}),
+    (
+        "create an open cart",
+        "PUT",
+        "",
+        {
+            "customerSession": {
+                "profileId": "demo-customer",
+                "couponCodes": ["WELCOME10"],
+                "cartItems": [
+                    {"name": "Sneakers", "sku": "SKU-SNEAK", "quantity": 1, "price": 89.90},
+                    {
+                        "name": "Socks",
+                        "sku": "SKU-SOCK",
+                        "quantity": 3,
+                        "price": 4.99,
+                        "additionalCosts": {"giftwrap": {"price": 1.5}},
+                    },
+                ],
+                "additionalCosts": {"shipping": {"price": 4.95}},
+                "attributes": {"channel": "web"},
+            },
+            "responseContent": ["customerSession"],
+        },
+    ),
+    (
+        "close it (the order is placed)",
+        "PUT",
+        "",
+        {"customerSession": {"state": "closed"}, "responseContent": ["customerSession"]},
+    ),
+    (
+        "return one pair of socks",
+        "POST",
+        "/returns",
+        {
+            "return": {"returnedCartItems": [{"sku": "SKU-SOCK", "quantity": 1}]},
+            "responseContent": ["customerSession"],
+        },
+    ),
+    (
+        "cancel the rest (a revocation)",
+        "PUT",
+        "",
+        {"customerSession": {"state": "cancelled"}, "responseContent": ["customerSession"]},
+    ),
 )
 
 
 def call(base: str, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, Any] = json.loads(response.read())
         return result
@@ -44,7 +73,9 @@ def run_demo(base_url: str, say: Callable[[str], None] = print) -> str:
     path = f"{base_url}/v2/customer_sessions/{integration_id}"
     for title, method, suffix, body in STEPS:
         session = call(path, method, suffix, body)["customerSession"]
-        say(f"{title:34} state={session['state']:<19} total={session['total']:<8} "
-            f"updateCount={session['updateCount']} updated={session['updated']}")
+        say(
+            f"{title:34} state={session['state']:<19} total={session['total']:<8} "
+            f"updateCount={session['updateCount']} updated={session['updated']}"
+        )
     say(f"GET {path} shows the session; GET {base_url}/openapi.json describes the API.")
     return integration_id

@@ -9,6 +9,7 @@ messages, it never loses one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -73,7 +74,5 @@ class Relay:
         log.info("relay starting after notification %d", self.position())
         while not stop.is_set():
             if await self.relay_once() == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._idle)
-                except TimeoutError:
-                    pass

@@ -59,16 +59,18 @@ async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
         yield kafka
 
 
-def open_readmodels(settings: Settings, names: list[str] | None = None,
-                    prefix: str = "") -> dict[str, ReadModelStore]:
+def open_readmodels(
+    settings: Settings, names: list[str] | None = None, prefix: str = ""
+) -> dict[str, ReadModelStore]:
     return {
         name: ReadModelStore(open_database(settings.readmodel_url), PROJECTIONS[name], prefix)
         for name in names or list(PROJECTIONS)
     }
 
 
-async def run_relay(parts: Parts, store: SessionStore, kafka: KafkaSettings,
-                    stop: asyncio.Event) -> None:
+async def run_relay(
+    parts: Parts, store: SessionStore, kafka: KafkaSettings, stop: asyncio.Event
+) -> None:
     publisher = Publisher(kafka)
 
     async def run() -> None:
@@ -82,8 +84,13 @@ async def run_relay(parts: Parts, store: SessionStore, kafka: KafkaSettings,
     await parts.supervise("relay", run)
 
 
-async def run_projector(parts: Parts, readmodels: ReadModelStore, kafka: KafkaSettings,
-                        group_prefix: str, stop: asyncio.Event) -> None:
+async def run_projector(
+    parts: Parts,
+    readmodels: ReadModelStore,
+    kafka: KafkaSettings,
+    group_prefix: str,
+    stop: asyncio.Event,
+) -> None:
     name = f"projector-{readmodels.projection.name}"
     projector = Projector(readmodels, kafka, f"{group_prefix}.{readmodels.projection.name}")
 
@@ -109,8 +116,9 @@ async def run_server(parts: Parts, server: uvicorn.Server, stop: asyncio.Event) 
         while not server.started and not task.done():
             await asyncio.sleep(0.05)  # uvicorn's own readiness flag
         parts.states["http"] = "running"
-        await asyncio.wait([task, asyncio.create_task(stop.wait())],
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
         server.should_exit = True
         await task
 

@@ -11,7 +11,9 @@ from sessionstore.domain.events import SESSION_TAGS
 
 def test_the_checked_in_event_schema_is_the_one_the_structs_generate() -> None:
     checked_in = files("sessionstore").joinpath("event-schema.json").read_bytes()
-    assert checked_in == codec.event_schema(), "run `sessionstore schema > src/sessionstore/event-schema.json`"
+    assert checked_in == codec.event_schema(), (
+        "run `sessionstore schema > src/sessionstore/event-schema.json`"
+    )
 
 
 def test_the_event_schema_names_every_published_event_type() -> None:

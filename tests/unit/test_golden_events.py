@@ -34,8 +34,13 @@ def test_every_event_type_has_a_golden_sample() -> None:
 
 
 def test_the_golden_session_history_folds_and_its_digest_chain_holds() -> None:
-    tags = ["session.created", "session.items_updated", "session.closed", "session.returned",
-            "session.cancelled"]
+    tags = [
+        "session.created",
+        "session.items_updated",
+        "session.closed",
+        "session.returned",
+        "session.cancelled",
+    ]
     events = [codec.decode_session_event(_sample(tag)) for tag in tags]
     previous = ""
     for event in events:

@@ -27,15 +27,27 @@ def history() -> list[SessionEvents]:
     key = uuid4()
 
     def at(v: int) -> dict[str, object]:
-        return {"originator_id": key, "originator_version": v,
-                "timestamp": T0 + timedelta(seconds=v)}
+        return {
+            "originator_id": key,
+            "originator_version": v,
+            "timestamp": T0 + timedelta(seconds=v),
+        }
 
-    return codec.seal("", [
-        SessionCreated(**at(1), application_id=1, integration_id="s", session_id=1,
-                       first_session=True, fields=SessionChanges(referral_code="R")),
-        ItemsUpdated(**at(2), changes=SessionChanges(coupon_codes=("C",)), update_count=2),
-        SessionClosed(**at(3), update_count=3),
-    ])
+    return codec.seal(
+        "",
+        [
+            SessionCreated(
+                **at(1),
+                application_id=1,
+                integration_id="s",
+                session_id=1,
+                first_session=True,
+                fields=SessionChanges(referral_code="R"),
+            ),
+            ItemsUpdated(**at(2), changes=SessionChanges(coupon_codes=("C",)), update_count=2),
+            SessionClosed(**at(3), update_count=3),
+        ],
+    )
 
 
 def records(events: list[SessionEvents], first_offset: int = 0) -> list[Record]:

@@ -98,8 +98,18 @@ class EmbeddedBroker:
     def _spawn(self, binary: str, port: int, cluster: str) -> subprocess.Popen[bytes]:
         url = f"tcp://127.0.0.1:{port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [binary, "broker", "--cluster-id", cluster, "--listener-url", url,
-                   "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        command = [
+            binary,
+            "broker",
+            "--cluster-id",
+            cluster,
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         with self.log_path.open("ab") as output:  # the child keeps its own copy of the fd
             return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
 

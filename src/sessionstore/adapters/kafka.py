@@ -101,8 +101,12 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._consumer.seek(tp, stored[partition])
             else:
                 await self._consumer.seek_to_beginning(tp)
-        log.info("assigned partitions %s of %s; continuing from %s", partitions, self._topic,
-                 stored or "the beginning")
+        log.info(
+            "assigned partitions %s of %s; continuing from %s",
+            partitions,
+            self._topic,
+            stored or "the beginning",
+        )
 
 
 class Subscriber:
@@ -133,8 +137,12 @@ class Subscriber:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         return [
             IncomingRecord(
-                topic=r.topic, partition=r.partition, offset=r.offset, key=r.key,
-                value=r.value, headers=tuple(r.headers or ()),
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key,
+                value=r.value,
+                headers=tuple(r.headers or ()),
             )
             for records in batches.values()
             for r in records

@@ -32,12 +32,14 @@ class PostgresDatabase:
 
     def __init__(self, dsn: str, schema: str = "") -> None:
         self.schema = schema
-        self._pool = ConnectionPool(dsn, min_size=1, max_size=4, open=True,
-                                    configure=self._configure)
+        self._pool = ConnectionPool(
+            dsn, min_size=1, max_size=4, open=True, configure=self._configure
+        )
         if schema:
             with self._pool.connection() as conn:
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                    sql.Identifier(schema)))
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
 
     def _configure(self, conn: Any) -> None:
         if self.schema:

@@ -7,9 +7,9 @@ only repeat events, and repeated events are skipped by the per-session version g
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import msgspec
@@ -55,11 +55,29 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
     partial_match: bool = False
 
 
-SORTABLE = {"created": "created_us", "id": "session_id", "integrationId": "integration_id",
-            "state": "state", "profile": "profile", "coupon": "coupon"}
-COLUMNS = ("session_key", "application_id", "integration_id", "session_id", "version", "state",
-           "profile", "coupon", "referral", "store_integration_id", "created_us", "aggregate",
-           "document")
+SORTABLE = {
+    "created": "created_us",
+    "id": "session_id",
+    "integrationId": "integration_id",
+    "state": "state",
+    "profile": "profile",
+    "coupon": "coupon",
+}
+COLUMNS = (
+    "session_key",
+    "application_id",
+    "integration_id",
+    "session_id",
+    "version",
+    "state",
+    "profile",
+    "coupon",
+    "referral",
+    "store_integration_id",
+    "created_us",
+    "aggregate",
+    "document",
+)
 
 
 class ReadModelStore:
@@ -83,24 +101,34 @@ class ReadModelStore:
                 "store_integration_id TEXT NOT NULL, created_us BIGINT NOT NULL, "
                 f"aggregate {blob} NOT NULL, document {blob} NOT NULL)"
             )
-            cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_by_integration_id "
-                        f"ON {t}_sessions (application_id, integration_id)")
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {t}_by_session_id "
-                        f"ON {t}_sessions (application_id, session_id)")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {t}_offsets (topic TEXT NOT NULL, "
-                        "kafka_partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, "
-                        "PRIMARY KEY (topic, kafka_partition))")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {t}_gaps (session_key TEXT NOT NULL, "
-                        "expected BIGINT NOT NULL, received BIGINT NOT NULL, "
-                        "kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL, "
-                        "PRIMARY KEY (session_key, received))")
+            cur.execute(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_by_integration_id "
+                f"ON {t}_sessions (application_id, integration_id)"
+            )
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS {t}_by_session_id "
+                f"ON {t}_sessions (application_id, session_id)"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {t}_offsets (topic TEXT NOT NULL, "
+                "kafka_partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, "
+                "PRIMARY KEY (topic, kafka_partition))"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {t}_gaps (session_key TEXT NOT NULL, "
+                "expected BIGINT NOT NULL, received BIGINT NOT NULL, "
+                "kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL, "
+                "PRIMARY KEY (session_key, received))"
+            )
 
     # -- the consumer's side ----------------------------------------------------------------
 
     def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         with self._db.transaction() as cur:
-            cur.execute(f"SELECT kafka_partition, next_offset FROM {self.table}_offsets "
-                        "WHERE topic = ?", (topic,))
+            cur.execute(
+                f"SELECT kafka_partition, next_offset FROM {self.table}_offsets WHERE topic = ?",
+                (topic,),
+            )
             stored = {int(p): int(o) for p, o in cur.fetchall()}
         return {p: stored[p] for p in partitions if p in stored}
 
@@ -114,16 +142,26 @@ class ReadModelStore:
                 cur.execute(
                     f"INSERT INTO {self.table}_offsets (topic, kafka_partition, next_offset) "
                     "VALUES (?, ?, ?) ON CONFLICT (topic, kafka_partition) "
-                    "DO UPDATE SET next_offset = excluded.next_offset", (topic, partition, offset))
+                    "DO UPDATE SET next_offset = excluded.next_offset",
+                    (topic, partition, offset),
+                )
             for gap in batch.gaps:
                 cur.execute(
                     f"INSERT INTO {self.table}_gaps VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (session_key, received) DO NOTHING",
-                    (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset))
+                    (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset),
+                )
         for gap in batch.gaps:
-            log.error("%s: session %s expected version %d but got %d (partition %d offset %d); "
-                      "its progress stops until the read model is rebuilt", self.projection.name,
-                      gap.session_key, gap.expected, gap.received, gap.partition, gap.offset)
+            log.error(
+                "%s: session %s expected version %d but got %d (partition %d offset %d); "
+                "its progress stops until the read model is rebuilt",
+                self.projection.name,
+                gap.session_key,
+                gap.expected,
+                gap.received,
+                gap.partition,
+                gap.offset,
+            )
         return batch
 
     def _load(self, cur: Cursor, key: str) -> Session | None:
@@ -133,37 +171,58 @@ class ReadModelStore:
 
     def _write(self, cur: Cursor, session: Session) -> None:
         values = (
-            str(session.key), session.application_id, session.integration_id,
-            session.session_id, session.version, session.state, session.profile_id,
-            joined(session.coupon_codes), session.referral_code,
-            session.store_integration_id or "", micros(session.created), codec.encode_state(session),
+            str(session.key),
+            session.application_id,
+            session.integration_id,
+            session.session_id,
+            session.version,
+            session.state,
+            session.profile_id,
+            joined(session.coupon_codes),
+            session.referral_code,
+            session.store_integration_id or "",
+            micros(session.created),
+            codec.encode_state(session),
             codec.encode_document(self.projection.render(session)),
         )
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
         cur.execute(
             f"INSERT INTO {self.table}_sessions ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' for _ in COLUMNS)}) "
-            f"ON CONFLICT (session_key) DO UPDATE SET {updates}", values)
+            f"ON CONFLICT (session_key) DO UPDATE SET {updates}",
+            values,
+        )
 
     # -- the readers' side ------------------------------------------------------------------
 
     def document(self, application_id: int, integration_id: str) -> bytes | None:
-        return self._one("application_id = ? AND integration_id = ?",
-                         (application_id, integration_id))
+        return self._one(
+            "application_id = ? AND integration_id = ?", (application_id, integration_id)
+        )
 
     def document_by_session_id(self, application_id: int, session_id: int) -> bytes | None:
         return self._one("application_id = ? AND session_id = ?", (application_id, session_id))
 
-    def documents(self, application_id: int, filters: Filters, *, sort: str = "created",
-                  skip: int = 0, page_size: int = 1000) -> tuple[list[bytes], bool]:
+    def documents(
+        self,
+        application_id: int,
+        filters: Filters,
+        *,
+        sort: str = "created",
+        skip: int = 0,
+        page_size: int = 1000,
+    ) -> tuple[list[bytes], bool]:
         """One page in the requested order, and whether more follow."""
         where, params = _where(application_id, filters)
         column = SORTABLE[sort.removeprefix("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
         with self._db.transaction() as cur:
-            cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where} "
-                        f"ORDER BY {column} {direction}, session_id {direction} "
-                        "LIMIT ? OFFSET ?", (*params, page_size + 1, skip))
+            cur.execute(
+                f"SELECT document FROM {self.table}_sessions WHERE {where} "
+                f"ORDER BY {column} {direction}, session_id {direction} "
+                "LIMIT ? OFFSET ?",
+                (*params, page_size + 1, skip),
+            )
             rows = [_bytes(r[0]) for r in cur.fetchall()]
         return rows[:page_size], len(rows) > page_size
 
@@ -181,10 +240,15 @@ class ReadModelStore:
 
 
 def _where(application_id: int, f: Filters) -> tuple[str, list[Any]]:
-    clauses, params = ["application_id = ?"], [application_id]
-    matchable = {"profile": f.profile, "coupon": f.coupon, "referral": f.referral,
-                 "integration_id": f.integration_id,
-                 "store_integration_id": f.store_integration_id}
+    clauses: list[str] = ["application_id = ?"]
+    params: list[Any] = [application_id]
+    matchable = {
+        "profile": f.profile,
+        "coupon": f.coupon,
+        "referral": f.referral,
+        "integration_id": f.integration_id,
+        "store_integration_id": f.store_integration_id,
+    }
     for column, value in matchable.items():
         if value is None:
             continue

@@ -1,1 +1,1 @@
-"""The pure domain: events, session state, commands. Imports only the standard library and msgspec."""
+"""The pure domain: events, session state, commands. Only the standard library and msgspec."""

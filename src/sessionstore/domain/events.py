@@ -90,7 +90,12 @@ class SessionReopened(SessionEvent, tag="session.reopened", frozen=True, kw_only
 
 
 SessionEvents = (
-    SessionCreated | ItemsUpdated | SessionClosed | ItemsReturned | SessionCancelled | SessionReopened
+    SessionCreated
+    | ItemsUpdated
+    | SessionClosed
+    | ItemsReturned
+    | SessionCancelled
+    | SessionReopened
 )
 
 

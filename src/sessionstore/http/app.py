@@ -45,8 +45,9 @@ AnyRequest = Request[Any, Any, Any]
 
 
 def json(document: Any, status: int = 200) -> Response[bytes]:
-    return Response(codec.encode_document(document), status_code=status,
-                    media_type="application/json")
+    return Response(
+        codec.encode_document(document), status_code=status, media_type="application/json"
+    )
 
 
 def create_app(store: SessionStore, settings: Settings) -> Litestar:
@@ -60,10 +61,12 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
         body = _update_decoder.decode(await request.body())
-        outcome = await run(lambda: store.update_session(
-            application, integration_id, body.customer_session, dry=is_dry))
-        return json(integration_state(outcome.session, body.response_content,
-                                      settings.account_id))
+        outcome = await run(
+            lambda: store.update_session(
+                application, integration_id, body.customer_session, dry=is_dry
+            )
+        )
+        return json(integration_state(outcome.session, body.response_content, settings.account_id))
 
     @get(SESSION_PATH)
     async def get_customer_session(request: AnyRequest) -> Response[bytes]:
@@ -79,11 +82,18 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
         body = _return_decoder.decode(await request.body())
-        outcome, record = await run(lambda: store.return_items(
-            application, integration_id, body.return_.returned_cart_items,
-            idempotency_key=key, dry=is_dry))
-        return json(integration_state(outcome.session, body.response_content,
-                                      settings.account_id, record))
+        outcome, record = await run(
+            lambda: store.return_items(
+                application,
+                integration_id,
+                body.return_.returned_cart_items,
+                idempotency_key=key,
+                dry=is_dry,
+            )
+        )
+        return json(
+            integration_state(outcome.session, body.response_content, settings.account_id, record)
+        )
 
     @put(SESSION_PATH + "/reopen")
     async def reopen_customer_session(request: AnyRequest) -> Response[bytes]:
@@ -101,8 +111,14 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         return json(openapi_document())
 
     return Litestar(
-        route_handlers=[update_customer_session_v2, get_customer_session, return_cart_items,
-                        reopen_customer_session, health, openapi],
+        route_handlers=[
+            update_customer_session_v2,
+            get_customer_session,
+            return_cart_items,
+            reopen_customer_session,
+            health,
+            openapi,
+        ],
         exception_handlers={
             HTTPProblem: lambda _, exc: problem_response(exc),
             DomainError: lambda _, exc: domain_error_response(exc),
@@ -121,12 +137,19 @@ def _integration_id(request: AnyRequest) -> str:
 
 def _http_exception(_: AnyRequest, exc: HTTPException) -> Response[bytes]:
     title = "not_found" if exc.status_code == 404 else "http_error"
-    return envelope(exc.status_code, exc.detail,
-                    APIError(title=title, details=exc.detail, source=ErrorSource(pointer="")))
+    return envelope(
+        exc.status_code,
+        exc.detail,
+        APIError(title=title, details=exc.detail, source=ErrorSource(pointer="")),
+    )
 
 
 def _unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return envelope(500, "Internal server error",
-                    APIError(title="internal_error", details=type(exc).__name__,
-                             source=ErrorSource(pointer="")))
+    return envelope(
+        500,
+        "Internal server error",
+        APIError(
+            title="internal_error", details=type(exc).__name__, source=ErrorSource(pointer="")
+        ),
+    )

@@ -17,7 +17,7 @@ def application_of(request: Request[Any, Any, Any], api_keys: dict[str, int]) ->
     if not api_keys:
         return DEFAULT_APPLICATION
     header = request.headers.get("authorization", "")
-    key = header[len(PREFIX):].strip() if header.startswith(PREFIX) else ""
+    key = header[len(PREFIX) :].strip() if header.startswith(PREFIX) else ""
     if key not in api_keys:
         raise HTTPProblem(
             401,

@@ -26,8 +26,14 @@ class HTTPProblem(Exception):
     """An error raised by the HTTP layer itself (auth, query parameters, headers)."""
 
     def __init__(
-        self, status: int, title: str, details: str, *, pointer: str | None = None,
-        parameter: str | None = None, message: str = INVALID,
+        self,
+        status: int,
+        title: str,
+        details: str,
+        *,
+        pointer: str | None = None,
+        parameter: str | None = None,
+        message: str = INVALID,
     ) -> None:
         super().__init__(details)
         self.status = status
@@ -47,29 +53,41 @@ def domain_error_response(error: DomainError) -> Response[bytes]:
         status, message = 404, "Not found"
     elif isinstance(error, ConcurrentUpdate):
         status, message = 409, error.details
-    source = ErrorSource(pointer=error.pointer) if error.pointer else ErrorSource(
-        parameter="customerSessionId"
+    source = (
+        ErrorSource(pointer=error.pointer)
+        if error.pointer
+        else ErrorSource(parameter="customerSessionId")
     )
-    return envelope(status, message, APIError(title=error.title, details=error.details,
-                                              source=source))
+    return envelope(
+        status, message, APIError(title=error.title, details=error.details, source=source)
+    )
 
 
 def decode_error_response(error: msgspec.MsgspecError) -> Response[bytes]:
     """msgspec's `- at $.a.b[0]` becomes the JSON pointer /a/b/0."""
     text = str(error)
     if not isinstance(error, msgspec.ValidationError):  # ValidationError is a DecodeError
-        return envelope(400, INVALID, APIError(title="invalid_json", details=text,
-                                               source=ErrorSource(pointer="")))
+        return envelope(
+            400,
+            INVALID,
+            APIError(title="invalid_json", details=text, source=ErrorSource(pointer="")),
+        )
     match = _PATH.search(text)
     path = match.group("path") if match else ""
     details = _PATH.sub("", text)
     pointer = re.sub(r"\[(\d+|\.\.\.)\]", r".\1", path).replace(".", "/")
     title = next((t for needle, t in _TITLES if needle in details), "invalid")
-    return envelope(400, INVALID, APIError(title=title, details=f"{pointer or '/'}: {details}",
-                                           source=ErrorSource(pointer=pointer or "/")))
+    return envelope(
+        400,
+        INVALID,
+        APIError(
+            title=title,
+            details=f"{pointer or '/'}: {details}",
+            source=ErrorSource(pointer=pointer or "/"),
+        ),
+    )
 
 
 def envelope(status: int, message: str, *errors: APIError) -> Response[bytes]:
     body = ErrorResponse(message=message, errors=errors, StatusCode=status)
-    return Response(codec.encode_document(body), status_code=status,
-                    media_type="application/json")
+    return Response(codec.encode_document(body), status_code=status, media_type="application/json")

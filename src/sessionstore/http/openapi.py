@@ -18,12 +18,19 @@ from sessionstore.http.schemas import (
 )
 
 REF = "#/components/schemas/{name}"
-SESSION_ID = {"name": "customerSessionId", "in": "path", "required": True,
-              "schema": {"type": "string", "maxLength": 1000}}
+SESSION_ID = {
+    "name": "customerSessionId",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 1000},
+}
 DRY = {"name": "dry", "in": "query", "schema": {"type": "boolean"}}
 NOW = {"name": "now", "in": "query", "schema": {"type": "string", "format": "date-time"}}
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string",
-                                                                     "maxLength": 255}}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string", "maxLength": 255},
+}
 
 
 def _ref(model: type) -> dict[str, Any]:
@@ -39,15 +46,25 @@ def _responses(model: type, *errors: int) -> dict[str, Any]:
         "200": {"description": "OK", "content": {"application/json": {"schema": _ref(model)}}}
     }
     for status in errors:
-        answers[str(status)] = {"description": "Error", "content": {
-            "application/json": {"schema": _ref(ErrorResponse)}}}
+        answers[str(status)] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": _ref(ErrorResponse)}},
+        }
     return answers
 
 
-def _operation(op_id: str, model: type, parameters: list[Any], body: type | None = None,
-               errors: tuple[int, ...] = (400, 401, 404, 409)) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": op_id, "parameters": parameters,
-                                 "responses": _responses(model, *errors)}
+def _operation(
+    op_id: str,
+    model: type,
+    parameters: list[Any],
+    body: type | None = None,
+    errors: tuple[int, ...] = (400, 401, 404, 409),
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "parameters": parameters,
+        "responses": _responses(model, *errors),
+    }
     if body is not None:
         operation["requestBody"] = _body(body)
     return operation
@@ -55,8 +72,14 @@ def _operation(op_id: str, model: type, parameters: list[Any], body: type | None
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models = (IntegrationRequest, IntegrationStateV2, CustomerSessionResponse,
-              ReturnIntegrationRequest, ReopenSessionResponse, ErrorResponse)
+    models = (
+        IntegrationRequest,
+        IntegrationStateV2,
+        CustomerSessionResponse,
+        ReturnIntegrationRequest,
+        ReopenSessionResponse,
+        ErrorResponse,
+    )
     _, components = msgspec.json.schema_components(models, ref_template=REF)
     session = "/v2/customer_sessions/{customerSessionId}"
     return {
@@ -64,24 +87,38 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "sessionstore Integration API", "version": __version__},
         "components": {
             "schemas": components,
-            "securitySchemes": {"api_key_v1": {"type": "apiKey", "in": "header",
-                                               "name": "Authorization"}},
+            "securitySchemes": {
+                "api_key_v1": {"type": "apiKey", "in": "header", "name": "Authorization"}
+            },
         },
         "security": [{"api_key_v1": []}],
         "paths": {
             session: {
-                "put": _operation("updateCustomerSessionV2", IntegrationStateV2,
-                                  [SESSION_ID, DRY, NOW], IntegrationRequest),
+                "put": _operation(
+                    "updateCustomerSessionV2",
+                    IntegrationStateV2,
+                    [SESSION_ID, DRY, NOW],
+                    IntegrationRequest,
+                ),
                 "get": _operation("getCustomerSession", CustomerSessionResponse, [SESSION_ID]),
             },
             session + "/returns": {
-                "post": _operation("returnCartItems", IntegrationStateV2,
-                                   [SESSION_ID, DRY, IDEMPOTENCY], ReturnIntegrationRequest),
+                "post": _operation(
+                    "returnCartItems",
+                    IntegrationStateV2,
+                    [SESSION_ID, DRY, IDEMPOTENCY],
+                    ReturnIntegrationRequest,
+                ),
             },
             session + "/reopen": {
                 "put": _operation("reopenCustomerSession", ReopenSessionResponse, [SESSION_ID]),
             },
-            "/health": {"get": {"operationId": "health", "security": [],
-                                "responses": {"200": {"description": "Ready"}}}},
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "security": [],
+                    "responses": {"200": {"description": "Ready"}},
+                }
+            },
         },
     }

@@ -13,7 +13,9 @@ MAX_IDEMPOTENCY_KEY = 255
 def integration_id(value: str) -> str:
     if not value or len(value) > MAX_ID_LENGTH:
         raise HTTPProblem(
-            400, "maxLength", f"customerSessionId must be 1 to {MAX_ID_LENGTH} characters long",
+            400,
+            "maxLength",
+            f"customerSessionId must be 1 to {MAX_ID_LENGTH} characters long",
             parameter="customerSessionId",
         )
     return value
@@ -31,18 +33,20 @@ def dry_run(dry: str | None, now: str | None) -> bool:
     try:
         moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
     except ValueError:
-        raise HTTPProblem(400, "format", "now must be an RFC 3339 date-time",
-                          parameter="now") from None
+        raise HTTPProblem(
+            400, "format", "now must be an RFC 3339 date-time", parameter="now"
+        ) from None
     if moment.tzinfo is None or moment <= datetime.now(UTC):
-        raise HTTPProblem(400, "invalid", "now must be a future time with a zone",
-                          parameter="now")
+        raise HTTPProblem(400, "invalid", "now must be a future time with a zone", parameter="now")
     return is_dry
 
 
 def idempotency_key(value: str | None) -> str | None:
     if value is not None and not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY:
         raise HTTPProblem(
-            400, "maxLength", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            400,
+            "maxLength",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             parameter="Idempotency-Key",
         )
     return value

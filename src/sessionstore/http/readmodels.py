@@ -25,8 +25,13 @@ def _json(body: bytes) -> Response[bytes]:
 
 
 def _not_found(what: str) -> HTTPProblem:
-    return HTTPProblem(404, "not_found", f"{what} is not in the read model (yet)",
-                       parameter="sessionId", message="Not found")
+    return HTTPProblem(
+        404,
+        "not_found",
+        f"{what} is not in the read model (yet)",
+        parameter="sessionId",
+        message="Not found",
+    )
 
 
 def _moment(name: str, value: str | None) -> int | None:
@@ -35,8 +40,9 @@ def _moment(name: str, value: str | None) -> int | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise HTTPProblem(400, "format", f"{name} must be an RFC 3339 date-time",
-                          parameter=name) from None
+        raise HTTPProblem(
+            400, "format", f"{name} must be an RFC 3339 date-time", parameter=name
+        ) from None
     if moment.tzinfo is None:
         raise HTTPProblem(400, "format", f"{name} needs a time zone", parameter=name)
     return micros(moment)
@@ -48,8 +54,12 @@ def _paging(page_size: int, skip: int, sort: str) -> None:
     if skip < 0:
         raise HTTPProblem(400, "minimum", "skip must not be negative", parameter="skip")
     if sort.removeprefix("-") not in SORTABLE:
-        raise HTTPProblem(400, "enum", f"sort must be one of {', '.join(SORTABLE)}, "
-                          "optionally prefixed with -", parameter="sort")
+        raise HTTPProblem(
+            400,
+            "enum",
+            f"sort must be one of {', '.join(SORTABLE)}, optionally prefixed with -",
+            parameter="sort",
+        )
 
 
 def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
@@ -57,38 +67,60 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
         return await anyio.to_thread.run_sync(call)
 
     @get("/readmodels/{projection:str}/{application_id:int}/{integration_id:str}")
-    async def stored_document(projection: str, application_id: int,
-                              integration_id: str) -> Response[bytes]:
+    async def stored_document(
+        projection: str, application_id: int, integration_id: str
+    ) -> Response[bytes]:
         if projection not in readmodels:
-            raise HTTPProblem(404, "not_found", f"no read model {projection!r}; use one of "
-                              f"{', '.join(readmodels)}", parameter="projection",
-                              message="Not found")
+            raise HTTPProblem(
+                404,
+                "not_found",
+                f"no read model {projection!r}; use one of {', '.join(readmodels)}",
+                parameter="projection",
+                message="Not found",
+            )
         body = await run(lambda: readmodels[projection].document(application_id, integration_id))
         if body is None:
             raise _not_found(f"session {integration_id!r}")
         return _json(body)
 
     @get("/v1/applications/{application_id:int}/sessions")
-    async def get_application_sessions(  # noqa: PLR0913 - Talon's query parameters
-        application_id: int, pageSize: int = 1000, skip: int = 0,  # noqa: N803
-        sort: str = "created", partialMatch: bool = False, profile: str | None = None,  # noqa: N803
-        state: str | None = None, createdBefore: str | None = None,  # noqa: N803
-        createdAfter: str | None = None, coupon: str | None = None,  # noqa: N803
-        referral: str | None = None, integrationId: str | None = None,  # noqa: N803
-        storeIntegrationId: str | None = None,  # noqa: N803
+    async def get_application_sessions(
+        application_id: int,
+        pageSize: int = 1000,
+        skip: int = 0,
+        sort: str = "created",
+        partialMatch: bool = False,
+        profile: str | None = None,
+        state: str | None = None,
+        createdBefore: str | None = None,
+        createdAfter: str | None = None,
+        coupon: str | None = None,
+        referral: str | None = None,
+        integrationId: str | None = None,
+        storeIntegrationId: str | None = None,
     ) -> Response[bytes]:
         _paging(pageSize, skip, sort)
         if state is not None and state not in STATES:
-            raise HTTPProblem(400, "enum", f"state must be one of {', '.join(STATES)}",
-                              parameter="state")
-        filters = Filters(state=state, profile=profile, coupon=coupon, referral=referral,
-                          integration_id=integrationId, store_integration_id=storeIntegrationId,
-                          created_before_us=_moment("createdBefore", createdBefore),
-                          created_after_us=_moment("createdAfter", createdAfter),
-                          partial_match=partialMatch)
+            raise HTTPProblem(
+                400, "enum", f"state must be one of {', '.join(STATES)}", parameter="state"
+            )
+        filters = Filters(
+            state=state,
+            profile=profile,
+            coupon=coupon,
+            referral=referral,
+            integration_id=integrationId,
+            store_integration_id=storeIntegrationId,
+            created_before_us=_moment("createdBefore", createdBefore),
+            created_after_us=_moment("createdAfter", createdAfter),
+            partial_match=partialMatch,
+        )
         store = readmodels["application-sessions"]
-        rows, more = await run(lambda: store.documents(application_id, filters, sort=sort,
-                                                       skip=skip, page_size=pageSize))
+        rows, more = await run(
+            lambda: store.documents(
+                application_id, filters, sort=sort, skip=skip, page_size=pageSize
+            )
+        )
         data = [in_list(_app_session.decode(row)) for row in rows]
         return _json(codec.encode_document({"hasMore": more, "data": data}))
 
@@ -100,5 +132,6 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
             raise _not_found(f"session {session_id}")
         return _json(body)
 
-    return Router("/", route_handlers=[stored_document, get_application_sessions,
-                                       get_application_session])
+    return Router(
+        "/", route_handlers=[stored_document, get_application_sessions, get_application_session]
+    )

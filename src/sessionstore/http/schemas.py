@@ -13,13 +13,27 @@ from sessionstore.readmodels.items import Shape
 from sessionstore.readmodels.v2 import CustomerSessionV2
 
 UpdateContent = Literal[
-    "customerSession", "customerProfile", "coupons", "triggeredCampaigns", "referral",
-    "loyalty", "event", "awardedGiveaways", "ruleFailureReasons", "previousReturns",
+    "customerSession",
+    "customerProfile",
+    "coupons",
+    "triggeredCampaigns",
+    "referral",
+    "loyalty",
+    "event",
+    "awardedGiveaways",
+    "ruleFailureReasons",
+    "previousReturns",
     "campaignEligibility",
 ]
 ReturnContent = Literal[
-    "customerSession", "customerProfile", "coupons", "triggeredCampaigns", "referral",
-    "loyalty", "event", "previousReturns",
+    "customerSession",
+    "customerProfile",
+    "coupons",
+    "triggeredCampaigns",
+    "referral",
+    "loyalty",
+    "event",
+    "previousReturns",
 ]
 
 

@@ -18,10 +18,14 @@ from sessionstore.domain.session import Session, evolve
 class Record(Protocol):
     """A consumed Kafka record, as far as a projection cares."""
 
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def value(self) -> bytes: ...
 
 
 class Gap(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,9 +46,7 @@ class Batch(msgspec.Struct, kw_only=True):
     duplicates: int = 0
 
 
-def advance_batch(
-    records: Sequence[Record], load: Callable[[str], Session | None]
-) -> Batch:
+def advance_batch(records: Sequence[Record], load: Callable[[str], Session | None]) -> Batch:
     batch = Batch(sessions={}, offsets={}, gaps=[])
     for record in records:
         event = codec.decode_session_event(record.value)
@@ -57,8 +59,14 @@ def advance_batch(
             batch.sessions[key] = evolve(current, event)
             batch.applied += 1
         else:
-            batch.gaps.append(Gap(session_key=key, expected=have + 1,
-                                  received=event.originator_version,
-                                  partition=record.partition, offset=record.offset))
+            batch.gaps.append(
+                Gap(
+                    session_key=key,
+                    expected=have + 1,
+                    received=event.originator_version,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+            )
         batch.offsets[(record.topic, record.partition)] = record.offset + 1
     return batch
