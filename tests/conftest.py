@@ -73,5 +73,4 @@ async def kafka(broker: EmbeddedBroker) -> KafkaSettings:
     settings = Settings(topic=f"sessions-{uuid.uuid4().hex[:10]}").kafka(
         broker.bootstrap, embedded=True
     )
-    await ensure_topic(settings)
-    return settings
+    return await ensure_topic(settings)

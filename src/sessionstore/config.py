@@ -26,6 +26,7 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 500
     fetch_max_wait_ms: int = 100
+    cluster_id: str = ""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,14 +31,16 @@ class Projector:
 
     async def _positions(self, partitions: Sequence[int]) -> dict[int, int]:
         return await anyio.to_thread.run_sync(
-            self.readmodels.positions, self.subscriber.topic, partitions
+            self.readmodels.positions, self.subscriber.cluster_id, self.subscriber.topic, partitions
         )
 
     async def consume_once(self) -> int:
         records = await self.subscriber.poll()
         if not records:
             return 0
-        batch = await anyio.to_thread.run_sync(self.readmodels.apply, records)
+        batch = await anyio.to_thread.run_sync(
+            self.readmodels.apply, records, self.subscriber.cluster_id
+        )
         self.applied += batch.applied
         log.info(
             "%s: %d record(s): %d applied, %d duplicate(s), %d gap(s)",

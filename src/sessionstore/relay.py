@@ -40,7 +40,7 @@ class Relay:
     def __init__(
         self, store: SessionStore, publisher: Publisher, *, batch: int = 500, idle: float = 0.05
     ) -> None:
-        self.name = f"relay:{publisher.topic}"
+        self.name = f"relay:{publisher.topic}@{publisher.cluster_id}"
         self._store = store
         self._publisher = publisher
         self._tracking = store.factory.tracking_recorder()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
 
@@ -49,14 +50,10 @@ class Parts:
 async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
     """The configured Kafka, or an embedded broker for as long as the block runs."""
     if settings.kafka_bootstrap:
-        kafka = settings.kafka(settings.kafka_bootstrap, embedded=False)
-        await ensure_topic(kafka)
-        yield kafka
+        yield await ensure_topic(settings.kafka(settings.kafka_bootstrap, embedded=False))
         return
     with EmbeddedBroker() as broker:
-        kafka = settings.kafka(broker.bootstrap, embedded=True)
-        await ensure_topic(kafka)
-        yield kafka
+        yield await ensure_topic(settings.kafka(broker.bootstrap, embedded=True))
 
 
 def open_readmodels(
@@ -110,6 +107,14 @@ async def _mark_running(parts: Parts, name: str, projector: Projector) -> None:
     parts.states[name] = "running"
 
 
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the runtime stops every part together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def run_server(parts: Parts, server: uvicorn.Server, stop: asyncio.Event) -> None:
     async def run() -> None:
         task = asyncio.create_task(server.serve())
@@ -123,3 +128,25 @@ async def run_server(parts: Parts, server: uvicorn.Server, stop: asyncio.Event) 
         await task
 
     await parts.supervise("http", run)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def stopping(signum: signal.Signals) -> None:
+        log.info("%s: stopping every part", signum.name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping, signum)
+
+
+async def run_parts(*parts: Awaitable[None]) -> None:
+    """Run until a signal or until one part fails, which stops the others."""
+    async with asyncio.TaskGroup() as group:
+        for part in parts:
+            group.create_task(_awaited(part))
+
+
+async def _awaited(part: Awaitable[None]) -> None:
+    await part

@@ -111,7 +111,10 @@ class EmbeddedBroker:
             "memory://tansu/",
         ]
         with self.log_path.open("ab") as output:  # the child keeps its own copy of the fd
-            return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+            # its own session: a Ctrl+C meant for us must not kill it before our clients stop
+            return subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, cluster: str) -> bool:

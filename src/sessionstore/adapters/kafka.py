@@ -36,11 +36,16 @@ class IncomingRecord(msgspec.Struct, frozen=True):
     headers: tuple[tuple[str, bytes], ...]
 
 
-async def ensure_topic(settings: KafkaSettings) -> None:
-    """Create the topic with the configured partitions; never rely on auto-creation."""
+async def ensure_topic(settings: KafkaSettings) -> KafkaSettings:
+    """Create the topic with the configured partitions; never rely on auto-creation.
+
+    Returns the settings with the cluster's id: positions are remembered per cluster, so a
+    new (empty) embedded broker is filled again from the start instead of skipping ahead.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
     await admin.start()
     try:
+        cluster = (await admin.describe_cluster()).get("cluster_id") or "unknown"
         topic = NewTopic(settings.topic, settings.partitions, settings.replication)
         response = await admin.create_topics([topic])
         for name, code, *_ in getattr(response, "topic_errors", []):
@@ -48,6 +53,7 @@ async def ensure_topic(settings: KafkaSettings) -> None:
                 raise RuntimeError(f"cannot create topic {name}: error {code}")
     finally:
         await admin.close()
+    return msgspec.structs.replace(settings, cluster_id=str(cluster))
 
 
 class Publisher:
@@ -55,6 +61,7 @@ class Publisher:
 
     def __init__(self, settings: KafkaSettings) -> None:
         self.topic = settings.topic
+        self.cluster_id = settings.cluster_id
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             acks="all",
@@ -114,6 +121,7 @@ class Subscriber:
 
     def __init__(self, settings: KafkaSettings, group: str, positions: PositionsFor) -> None:
         self.topic = settings.topic
+        self.cluster_id = settings.cluster_id
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.bootstrap,
             group_id=group,

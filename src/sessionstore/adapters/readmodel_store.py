@@ -110,9 +110,9 @@ class ReadModelStore:
                 f"ON {t}_sessions (application_id, session_id)"
             )
             cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {t}_offsets (topic TEXT NOT NULL, "
-                "kafka_partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, "
-                "PRIMARY KEY (topic, kafka_partition))"
+                f"CREATE TABLE IF NOT EXISTS {t}_offsets (cluster TEXT NOT NULL, "
+                "topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, "
+                "next_offset BIGINT NOT NULL, PRIMARY KEY (cluster, topic, kafka_partition))"
             )
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {t}_gaps (session_key TEXT NOT NULL, "
@@ -123,16 +123,18 @@ class ReadModelStore:
 
     # -- the consumer's side ----------------------------------------------------------------
 
-    def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+    def positions(self, cluster: str, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        """Stored next offsets; none for a cluster never seen (a new embedded broker)."""
         with self._db.transaction() as cur:
             cur.execute(
-                f"SELECT kafka_partition, next_offset FROM {self.table}_offsets WHERE topic = ?",
-                (topic,),
+                f"SELECT kafka_partition, next_offset FROM {self.table}_offsets "
+                "WHERE cluster = ? AND topic = ?",
+                (cluster, topic),
             )
             stored = {int(p): int(o) for p, o in cur.fetchall()}
         return {p: stored[p] for p in partitions if p in stored}
 
-    def apply(self, records: Sequence[IncomingRecord]) -> Batch:
+    def apply(self, records: Sequence[IncomingRecord], cluster: str = "") -> Batch:
         """Fold the records into the stored sessions; rows and offsets in one transaction."""
         with self._db.transaction() as cur:
             batch = advance_batch(records, lambda key: self._load(cur, key))
@@ -140,10 +142,10 @@ class ReadModelStore:
                 self._write(cur, session)
             for (topic, partition), offset in batch.offsets.items():
                 cur.execute(
-                    f"INSERT INTO {self.table}_offsets (topic, kafka_partition, next_offset) "
-                    "VALUES (?, ?, ?) ON CONFLICT (topic, kafka_partition) "
+                    f"INSERT INTO {self.table}_offsets VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (cluster, topic, kafka_partition) "
                     "DO UPDATE SET next_offset = excluded.next_offset",
-                    (topic, partition, offset),
+                    (cluster, topic, partition, offset),
                 )
             for gap in batch.gaps:
                 cur.execute(

@@ -12,6 +12,7 @@ from litestar import Litestar, Request, Response, get, post, put
 from litestar.exceptions import HTTPException
 
 from sessionstore import codec
+from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.errors import DomainError
@@ -24,7 +25,9 @@ from sessionstore.http.errors import (
     envelope,
     problem_response,
 )
+from sessionstore.http.numbers import require_numeric_amounts
 from sessionstore.http.openapi import openapi_document
+from sessionstore.http.readmodels import readmodel_router
 from sessionstore.http.responses import integration_state
 from sessionstore.http.schemas import (
     APIError,
@@ -35,6 +38,7 @@ from sessionstore.http.schemas import (
     ReturnIntegrationRequest,
 )
 from sessionstore.readmodels.v2 import render_v2
+from sessionstore.runtime import Parts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,7 +54,18 @@ def json(document: Any, status: int = 200) -> Response[bytes]:
     )
 
 
-def create_app(store: SessionStore, settings: Settings) -> Litestar:
+def create_app(
+    store: SessionStore,
+    settings: Settings,
+    *,
+    readmodels: dict[str, ReadModelStore] | None = None,
+    parts: Parts | None = None,
+) -> Litestar:
+    """The Integration API; with `readmodels`, also the read endpoints over the projections.
+
+    `parts` are the other running parts of the command, which /health reports on.
+    """
+
     async def run(call: Callable[[], T]) -> T:
         """The store is synchronous: run it in a worker thread, off the event loop."""
         return await anyio.to_thread.run_sync(call)
@@ -60,7 +75,9 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
         application = application_of(request, settings.api_keys)
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
-        body = _update_decoder.decode(await request.body())
+        raw = await request.body()
+        body = _update_decoder.decode(raw)
+        require_numeric_amounts(raw)
         outcome = await run(
             lambda: store.update_session(
                 application, integration_id, body.customer_session, dry=is_dry
@@ -104,14 +121,20 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
 
     @get("/health")
     async def health() -> Response[bytes]:
-        return json({"status": "ok", "parts": {"eventStore": "ready"}})
+        states = {"eventStore": "running", "http": "running", **(parts.states if parts else {})}
+        ready = all(state == "running" for state in states.values())
+        return json(
+            {"status": "ok" if ready else "starting", "parts": states}, 200 if ready else 503
+        )
 
     @get("/openapi.json")
     async def openapi() -> Response[bytes]:
         return json(openapi_document())
 
+    routers = [readmodel_router(readmodels)] if readmodels else []
     return Litestar(
         route_handlers=[
+            *routers,
             update_customer_session_v2,
             get_customer_session,
             return_cart_items,
@@ -127,6 +150,7 @@ def create_app(store: SessionStore, settings: Settings) -> Litestar:
             Exception: _unexpected,
         },
         openapi_config=None,
+        logging_config=None,
     )
 
 

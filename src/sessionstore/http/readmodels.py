@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import msgspec
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 
 from sessionstore import codec
 from sessionstore.adapters.readmodel_store import SORTABLE, Filters, ReadModelStore, micros
@@ -18,6 +18,7 @@ from sessionstore.readmodels.application_session import ApplicationSession, in_l
 T = TypeVar("T")
 STATES = ("open", "closed", "partially_returned", "cancelled")
 _app_session = msgspec.json.Decoder(ApplicationSession)
+AnyRequest = Request[Any, Any, Any]
 
 
 def _json(body: bytes) -> Response[bytes]:
@@ -62,14 +63,69 @@ def _paging(page_size: int, skip: int, sort: str) -> None:
         )
 
 
+def _integer(query: Any, name: str, default: int) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise HTTPProblem(400, "type", f"{name} must be a whole number", parameter=name) from None
+
+
+def _flag(query: Any, name: str) -> bool:
+    value = query.get(name, "false")
+    if value not in ("true", "false"):
+        raise HTTPProblem(400, "type", f"{name} must be true or false", parameter=name)
+    return bool(value == "true")
+
+
+def _filters(query: Any) -> Filters:
+    """Talon's filter parameters; partial matching needs at least 3 characters."""
+    state = query.get("state")
+    if state is not None and state not in STATES:
+        raise HTTPProblem(
+            400, "enum", f"state must be one of {', '.join(STATES)}", parameter="state"
+        )
+    partial = _flag(query, "partialMatch")
+    texts = {name: query.get(param) for param, name in TEXT_FILTERS.items()}
+    for param, name in TEXT_FILTERS.items():
+        if partial and texts[name] is not None and len(texts[name]) < 3:
+            raise HTTPProblem(
+                400,
+                "minLength",
+                f"{param} needs at least 3 characters with partialMatch",
+                parameter=param,
+            )
+    return Filters(
+        state=state,
+        partial_match=partial,
+        **texts,
+        created_before_us=_moment("createdBefore", query.get("createdBefore")),
+        created_after_us=_moment("createdAfter", query.get("createdAfter")),
+    )
+
+
+TEXT_FILTERS = {
+    "profile": "profile",
+    "coupon": "coupon",
+    "referral": "referral",
+    "integrationId": "integration_id",
+    "storeIntegrationId": "store_integration_id",
+}
+
+
 def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
+    """Path and query values are read from the request (Litestar 2.25 deprecates inference)."""
+
     async def run(call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call)
 
     @get("/readmodels/{projection:str}/{application_id:int}/{integration_id:str}")
-    async def stored_document(
-        projection: str, application_id: int, integration_id: str
-    ) -> Response[bytes]:
+    async def stored_document(request: AnyRequest) -> Response[bytes]:
+        projection = request.path_params["projection"]
+        application_id = request.path_params["application_id"]
+        integration_id = request.path_params["integration_id"]
         if projection not in readmodels:
             raise HTTPProblem(
                 404,
@@ -84,49 +140,28 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
         return _json(body)
 
     @get("/v1/applications/{application_id:int}/sessions")
-    async def get_application_sessions(
-        application_id: int,
-        pageSize: int = 1000,
-        skip: int = 0,
-        sort: str = "created",
-        partialMatch: bool = False,
-        profile: str | None = None,
-        state: str | None = None,
-        createdBefore: str | None = None,
-        createdAfter: str | None = None,
-        coupon: str | None = None,
-        referral: str | None = None,
-        integrationId: str | None = None,
-        storeIntegrationId: str | None = None,
-    ) -> Response[bytes]:
-        _paging(pageSize, skip, sort)
-        if state is not None and state not in STATES:
-            raise HTTPProblem(
-                400, "enum", f"state must be one of {', '.join(STATES)}", parameter="state"
-            )
-        filters = Filters(
-            state=state,
-            profile=profile,
-            coupon=coupon,
-            referral=referral,
-            integration_id=integrationId,
-            store_integration_id=storeIntegrationId,
-            created_before_us=_moment("createdBefore", createdBefore),
-            created_after_us=_moment("createdAfter", createdAfter),
-            partial_match=partialMatch,
-        )
+    async def get_application_sessions(request: AnyRequest) -> Response[bytes]:
+        query = request.query_params
+        page_size = _integer(query, "pageSize", 1000)
+        skip = _integer(query, "skip", 0)
+        sort = query.get("sort", "created")
+        _paging(page_size, skip, sort)
+        filters = _filters(query)
         store = readmodels["application-sessions"]
+        application_id = request.path_params["application_id"]
         rows, more = await run(
             lambda: store.documents(
-                application_id, filters, sort=sort, skip=skip, page_size=pageSize
+                application_id, filters, sort=sort, skip=skip, page_size=page_size
             )
         )
         data = [in_list(_app_session.decode(row)) for row in rows]
         return _json(codec.encode_document({"hasMore": more, "data": data}))
 
     @get("/v1/applications/{application_id:int}/sessions/{session_id:int}")
-    async def get_application_session(application_id: int, session_id: int) -> Response[bytes]:
+    async def get_application_session(request: AnyRequest) -> Response[bytes]:
         store = readmodels["application-sessions"]
+        application_id = request.path_params["application_id"]
+        session_id = request.path_params["session_id"]
         body = await run(lambda: store.document_by_session_id(application_id, session_id))
         if body is None:
             raise _not_found(f"session {session_id}")

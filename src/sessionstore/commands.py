@@ -1,0 +1,98 @@
+"""What each `sessionstore` command runs, as coroutines over the runtime's parts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import anyio.to_thread
+import uvicorn
+from litestar import Litestar
+
+from sessionstore.bootstrap import build_store
+from sessionstore.config import Settings
+from sessionstore.demo import run_demo
+from sessionstore.http.app import create_app
+from sessionstore.runtime import (
+    Parts,
+    QuietServer,
+    kafka_connection,
+    open_readmodels,
+    run_parts,
+    run_projector,
+    run_relay,
+    run_server,
+    stop_on_signals,
+)
+
+log = logging.getLogger(__name__)
+GROUP_PREFIX = "sessionstore"
+
+
+def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
+    return QuietServer(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
+    )
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    stop, parts = asyncio.Event(), Parts()
+    stop_on_signals(stop)
+    store = build_store(settings)
+    app = create_app(store, settings, readmodels=open_readmodels(settings), parts=parts)
+    log.info("serving the Integration API on http://%s:%d", host, port)
+    await run_parts(run_server(parts, _server(app, host, port), stop))
+    store.close()
+
+
+async def relay(settings: Settings) -> None:
+    stop, parts = asyncio.Event(), Parts()
+    stop_on_signals(stop)
+    store = build_store(settings)
+    async with kafka_connection(settings) as kafka:
+        await run_parts(run_relay(parts, store, kafka, stop))
+    store.close()
+
+
+async def project(settings: Settings, name: str) -> None:
+    stop, parts = asyncio.Event(), Parts()
+    stop_on_signals(stop)
+    (readmodels,) = open_readmodels(settings, [name]).values()
+    async with kafka_connection(settings) as kafka:
+        await run_parts(run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop))
+    readmodels.close()
+
+
+async def run_everything(settings: Settings, host: str, port: int, demo: bool) -> None:
+    """HTTP API, relay and the three projectors in one process (the main job)."""
+    stop, parts = asyncio.Event(), Parts()
+    stop_on_signals(stop)
+    store = build_store(settings)
+    async with kafka_connection(settings) as kafka:
+        readmodels = open_readmodels(settings)
+        app = create_app(store, settings, readmodels=readmodels, parts=parts)
+        running = [
+            run_server(parts, _server(app, host, port), stop),
+            run_relay(parts, store, kafka, stop),
+            *(run_projector(parts, rm, kafka, GROUP_PREFIX, stop) for rm in readmodels.values()),
+        ]
+        if demo:
+            running.append(_demo_when_ready(parts, f"http://{host}:{port}", stop))
+        await run_parts(*running)
+        for rm in readmodels.values():
+            rm.close()
+    store.close()
+
+
+async def _demo_when_ready(parts: Parts, base: str, stop: asyncio.Event) -> None:
+    while not parts.ready() and not stop.is_set():
+        await asyncio.sleep(0.1)  # waiting on the parts' own readiness flags
+    if stop.is_set():
+        return
+    print(f"\nsessionstore is running on {base} — a demo session's life:")
+    integration_id = await anyio.to_thread.run_sync(run_demo, base)
+    print(f"Read models: {base}/readmodels/v2/1/{integration_id} (also v1, application-sessions)")
+    print(f"Management API: {base}/v1/applications/1/sessions   Health: {base}/health")
+    print("Press Ctrl+C to stop.\n")

@@ -1,0 +1,45 @@
+"""Amounts must arrive as JSON numbers, as Talon's schema says (decision 24).
+
+msgspec would also read a decimal string into a `Decimal`; this check keeps `"9.99"` a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from sessionstore.http.errors import HTTPProblem
+
+ITEM_AMOUNTS = ("price", "weight", "height", "width", "length")
+
+
+def require_numeric_amounts(body: bytes) -> None:
+    session = _object(msgspec.json.decode(body)).get("customerSession")
+    for pointer, value in _amounts(_object(session)):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise HTTPProblem(400, "type", f"{pointer}: expected a number", pointer=pointer)
+
+
+def _amounts(session: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    base = "/customerSession"
+    for i, item in enumerate(session.get("cartItems") or []):
+        item = _object(item)
+        for name in ITEM_AMOUNTS:
+            if item.get(name) is not None:
+                yield f"{base}/cartItems/{i}/{name}", item[name]
+        yield from _costs(item.get("additionalCosts"), f"{base}/cartItems/{i}/additionalCosts")
+    yield from _costs(session.get("additionalCosts"), f"{base}/additionalCosts")
+    for label, amount in _object(session.get("discounts")).items():
+        yield f"{base}/discounts/{label}", amount
+
+
+def _costs(costs: Any, where: str) -> Iterator[tuple[str, Any]]:
+    for name, cost in _object(costs).items():
+        yield f"{where}/{name}/price", _object(cost).get("price")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """The typed decoder has already checked shapes; anything else counts as empty here."""
+    return value if isinstance(value, dict) else {}
