@@ -1,1 +1,1 @@
-"""Thin deployable entry points, one per projection service (filled in by the stream issue)."""
+"""Thin deployable entry points, one per projection service (see docker-compose.yml)."""

@@ -1,0 +1,14 @@
+"""Projection service for the V1 CustomerSession read model: `python -m consumers.v1`.
+
+Same as `sessionstore project v1`; settings come from SESSIONSTORE_* variables.
+"""
+
+from sessionstore.cli import main as sessionstore
+
+
+def main() -> None:
+    sessionstore(["project", "v1"])
+
+
+if __name__ == "__main__":
+    main()
