@@ -3,11 +3,13 @@
 Same as `sessionstore project v2`; settings come from SESSIONSTORE_* variables.
 """
 
+import sys
+
 from sessionstore.cli import main as sessionstore
 
 
 def main() -> None:
-    sessionstore(["project", "v2"])
+    sessionstore(["project", "v2", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
