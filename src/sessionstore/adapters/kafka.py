@@ -7,6 +7,7 @@ embedded broker cannot do it), explicit topic creation, short fetch waits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -95,19 +96,26 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
         self._topic = topic
         self._positions = positions
+        # aiokafka starts fetching (from auto_offset_reset) before this listener has sought:
+        # no record may be handed out until it has, or stored offsets would be rewound
+        self.positioned = asyncio.Event()
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        self.positioned.clear()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         partitions = sorted(tp.partition for tp in assigned if tp.topic == self._topic)
-        stored = await self._positions(partitions)
-        for partition in partitions:
-            tp = TopicPartition(self._topic, partition)
-            if partition in stored:
-                self._consumer.seek(tp, stored[partition])
-            else:
-                await self._consumer.seek_to_beginning(tp)
+        try:
+            stored = await self._positions(partitions)
+            unknown = [TopicPartition(self._topic, p) for p in partitions if p not in stored]
+            beginnings = await self._consumer.beginning_offsets(unknown) if unknown else {}
+            # every seek at once, with no await in between: a poll sees all of them or none
+            for partition in partitions:
+                tp = TopicPartition(self._topic, partition)
+                offset = stored[partition] if partition in stored else beginnings[tp]
+                self._consumer.seek(tp, offset)
+        finally:
+            self.positioned.set()
         log.info(
             "assigned partitions %s of %s; continuing from %s",
             partitions,
@@ -142,7 +150,13 @@ class Subscriber:
         await self._consumer.stop()
 
     async def poll(self, timeout_ms: int = 500, max_records: int = 500) -> list[IncomingRecord]:
+        if not self._listener.positioned.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listener.positioned.wait(), timeout_ms / 1000)
+            return []
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if not self._listener.positioned.is_set():
+            return []  # fetched before a rebalance's seeks, which will position every partition
         return [
             IncomingRecord(
                 topic=r.topic,
