@@ -7,10 +7,13 @@ id, because Tansu exits 0 on a port clash and another process could answer (brok
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib.resources
 import logging
 import os
 import shutil
+import signal
 import socket
 import stat
 import struct
@@ -23,6 +26,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 10.0
+PR_SET_PDEATHSIG = 1
+CLUSTER_PREFIX = "sessionstore-"
 ATTEMPTS = 5
 
 
@@ -74,7 +79,7 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         binary = find_tansu()
         for _ in range(ATTEMPTS):
-            port, cluster = free_port(), f"sessionstore-{uuid.uuid4().hex[:12]}"
+            port, cluster = free_port(), f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
             process = self._spawn(binary, port, cluster)
             if _wait_ready(process, port, cluster):
                 self.port, self._process = port, process
@@ -111,10 +116,24 @@ class EmbeddedBroker:
             "memory://tansu/",
         ]
         with self.log_path.open("ab") as output:  # the child keeps its own copy of the fd
-            # its own session: a Ctrl+C meant for us must not kill it before our clients stop
+            # its own session: a Ctrl+C meant for us must not kill it before our clients stop;
+            # and it dies with us, even when we are SIGKILLed
             return subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL the broker when the thread that started it dies.
+
+    Elsewhere this does nothing, and the broker is stopped by stop() on every normal exit.
+    """
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, cluster: str) -> bool:
