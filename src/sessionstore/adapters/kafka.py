@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -157,15 +157,54 @@ class Subscriber:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         if not self._listener.positioned.is_set():
             return []  # fetched before a rebalance's seeks, which will position every partition
-        return [
-            IncomingRecord(
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                key=r.key,
-                value=r.value,
-                headers=tuple(r.headers or ()),
-            )
-            for records in batches.values()
-            for r in records
+        return _incoming(batches)
+
+
+def _incoming(batches: dict[Any, list[Any]]) -> list[IncomingRecord]:
+    return [
+        IncomingRecord(
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            key=r.key,
+            value=r.value,
+            headers=tuple(r.headers or ()),
+        )
+        for records in batches.values()
+        for r in records
+    ]
+
+
+async def read_until_end(
+    settings: KafkaSettings, start: dict[int, int] | None = None, batch: int = 1000
+) -> AsyncIterator[list[IncomingRecord]]:
+    """Every record from `start` (default: the beginning) up to the end seen when called.
+
+    Without a consumer group: replays must not disturb the projectors' groups. Records come
+    in whole broker batches, so stopping at the end offsets read no record short.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches the metadata partitions_for_topic reads
+        partitions = [
+            TopicPartition(settings.topic, p)
+            for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
         ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            if start and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            records = _incoming(await consumer.getmany(timeout_ms=500, max_records=batch))
+            if records:
+                yield records
+    finally:
+        await consumer.stop()

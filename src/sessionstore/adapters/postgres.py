@@ -51,5 +51,8 @@ class PostgresDatabase:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield _Cursor(cur)
 
+    def lock(self, cur: Any, table: str) -> None:
+        cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+
     def close(self) -> None:
         self._pool.close()

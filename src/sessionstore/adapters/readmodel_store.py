@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import msgspec
-
 from sessionstore import codec
+from sessionstore.adapters.filters import SORTABLE, Filters, micros, where
 from sessionstore.adapters.kafka import IncomingRecord
 from sessionstore.config import eventstore_env, postgres_schema
 from sessionstore.domain.session import Session
@@ -23,7 +21,6 @@ from sessionstore.readmodels.progress import Batch, advance_batch
 from sessionstore.readmodels.projections import Projection
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Cursor(Protocol):
@@ -38,31 +35,11 @@ class Database(Protocol):
     blob: str
 
     def transaction(self) -> AbstractContextManager[Cursor]: ...
+    def lock(self, cur: Cursor, table: str) -> None: ...
     def close(self) -> None: ...
 
 
-class Filters(msgspec.Struct, frozen=True, kw_only=True):
-    """Talon's getApplicationSessions filters (domain.md 6)."""
-
-    state: str | None = None
-    profile: str | None = None
-    coupon: str | None = None
-    referral: str | None = None
-    integration_id: str | None = None
-    store_integration_id: str | None = None
-    created_before_us: int | None = None
-    created_after_us: int | None = None
-    partial_match: bool = False
-
-
-SORTABLE = {
-    "created": "created_us",
-    "id": "session_id",
-    "integrationId": "integration_id",
-    "state": "state",
-    "profile": "profile",
-    "coupon": "coupon",
-}
+PARTS = ("sessions", "offsets", "gaps")
 COLUMNS = (
     "session_key",
     "application_id",
@@ -99,15 +76,9 @@ class ReadModelStore:
                 "session_id BIGINT NOT NULL, version BIGINT NOT NULL, state TEXT NOT NULL, "
                 "profile TEXT NOT NULL, coupon TEXT NOT NULL, referral TEXT NOT NULL, "
                 "store_integration_id TEXT NOT NULL, created_us BIGINT NOT NULL, "
-                f"aggregate {blob} NOT NULL, document {blob} NOT NULL)"
-            )
-            cur.execute(
-                f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_by_integration_id "
-                f"ON {t}_sessions (application_id, integration_id)"
-            )
-            cur.execute(
-                f"CREATE INDEX IF NOT EXISTS {t}_by_session_id "
-                f"ON {t}_sessions (application_id, session_id)"
+                f"aggregate {blob} NOT NULL, document {blob} NOT NULL, "
+                # constraints, not named indexes: they move with the table when it is swapped in
+                "UNIQUE (application_id, integration_id), UNIQUE (application_id, session_id))"
             )
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {t}_offsets (cluster TEXT NOT NULL, "
@@ -134,13 +105,16 @@ class ReadModelStore:
             stored = {int(p): int(o) for p, o in cur.fetchall()}
         return {p: stored[p] for p in partitions if p in stored}
 
-    def apply(self, records: Sequence[IncomingRecord], cluster: str = "") -> Batch:
-        """Fold the records into the stored sessions; rows and offsets in one transaction."""
+    def apply(self, records: Sequence[IncomingRecord], cluster: str | None) -> Batch:
+        """Fold the records into the stored sessions; rows and offsets in one transaction.
+
+        `cluster` None: the records do not come from Kafka, and no offsets are stored.
+        """
         with self._db.transaction() as cur:
             batch = advance_batch(records, lambda key: self._load(cur, key))
             for session in batch.sessions.values():
                 self._write(cur, session)
-            for (topic, partition), offset in batch.offsets.items():
+            for (topic, partition), offset in batch.offsets.items() if cluster is not None else ():
                 cur.execute(
                     f"INSERT INTO {self.table}_offsets VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (cluster, topic, kafka_partition) "
@@ -195,6 +169,41 @@ class ReadModelStore:
             values,
         )
 
+    # -- rebuilds ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        with self._db.transaction() as cur:
+            for part in PARTS:
+                cur.execute(f"DELETE FROM {self.table}_{part}")
+
+    def copy_offsets_from(self, other: ReadModelStore) -> None:
+        """Start this (shadow) model where `other` (the live one) stands now."""
+        with self._db.transaction() as cur:
+            cur.execute(f"DELETE FROM {self.table}_offsets")
+            cur.execute(f"INSERT INTO {self.table}_offsets SELECT * FROM {other.table}_offsets")
+
+    def swap_in(self, shadow: ReadModelStore) -> bool:
+        """Replace this live model by `shadow` in one transaction, if the shadow is caught up.
+
+        Caught up: at or past every offset the live projector has stored. The live projector
+        then goes on writing into the swapped-in tables; what it applies again is skipped by
+        the version guard. False: not caught up yet, nothing changed.
+        """
+        with self._db.transaction() as cur:
+            for part in PARTS:
+                self._db.lock(cur, f"{self.table}_{part}")
+            if not _caught_up(cur, f"{shadow.table}_offsets", f"{self.table}_offsets"):
+                return False
+            for part in PARTS:
+                cur.execute(f"DROP TABLE {self.table}_{part}")
+                cur.execute(f"ALTER TABLE {shadow.table}_{part} RENAME TO {self.table}_{part}")
+        return True
+
+    def documents_by_key(self) -> dict[str, bytes]:
+        with self._db.transaction() as cur:
+            cur.execute(f"SELECT session_key, document FROM {self.table}_sessions")
+            return {str(key): _bytes(document) for key, document in cur.fetchall()}
+
     # -- the readers' side ------------------------------------------------------------------
 
     def document(self, application_id: int, integration_id: str) -> bytes | None:
@@ -215,12 +224,12 @@ class ReadModelStore:
         page_size: int = 1000,
     ) -> tuple[list[bytes], bool]:
         """One page in the requested order, and whether more follow."""
-        where, params = _where(application_id, filters)
+        clause, params = where(application_id, filters)
         column = SORTABLE[sort.removeprefix("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
         with self._db.transaction() as cur:
             cur.execute(
-                f"SELECT document FROM {self.table}_sessions WHERE {where} "
+                f"SELECT document FROM {self.table}_sessions WHERE {clause} "
                 f"ORDER BY {column} {direction}, session_id {direction} "
                 "LIMIT ? OFFSET ?",
                 (*params, page_size + 1, skip),
@@ -241,40 +250,13 @@ class ReadModelStore:
         return _bytes(row[0]) if row else None
 
 
-def _where(application_id: int, f: Filters) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["application_id = ?"]
-    params: list[Any] = [application_id]
-    matchable = {
-        "profile": f.profile,
-        "coupon": f.coupon,
-        "referral": f.referral,
-        "integration_id": f.integration_id,
-        "store_integration_id": f.store_integration_id,
-    }
-    for column, value in matchable.items():
-        if value is None:
-            continue
-        if f.partial_match:
-            clauses.append(f"{column} LIKE ?")
-            params.append("%" + value.replace("%", "").replace("_", "") + "%")
-        else:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if f.state is not None:
-        clauses.append("state = ?")
-        params.append(f.state)
-    if f.created_before_us is not None:
-        clauses.append("created_us < ?")
-        params.append(f.created_before_us)
-    if f.created_after_us is not None:
-        clauses.append("created_us > ?")
-        params.append(f.created_after_us)
-    return " AND ".join(clauses), params
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the epoch: exact, and sortable as a number."""
-    return (moment - EPOCH) // timedelta(microseconds=1)
+def _caught_up(cur: Cursor, shadow: str, live: str) -> bool:
+    cur.execute(
+        f"SELECT COUNT(*) FROM {live} l LEFT JOIN {shadow} s ON s.cluster = l.cluster "
+        "AND s.topic = l.topic AND s.kafka_partition = l.kafka_partition "
+        "WHERE s.next_offset IS NULL OR s.next_offset < l.next_offset"
+    )
+    return int(cur.fetchone()[0]) == 0
 
 
 def _bytes(value: Any) -> bytes:

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class SQLiteDatabase:
@@ -36,6 +37,9 @@ class SQLiteDatabase:
             conn.commit()
         finally:
             conn.close()
+
+    def lock(self, cur: Any, table: str) -> None:
+        """BEGIN IMMEDIATE already keeps every other writer out."""
 
     def close(self) -> None:
         """Connections are per transaction; nothing stays open."""

@@ -11,7 +11,8 @@ import msgspec
 from litestar import Request, Response, Router, get
 
 from sessionstore import codec
-from sessionstore.adapters.readmodel_store import SORTABLE, Filters, ReadModelStore, micros
+from sessionstore.adapters.filters import SORTABLE, Filters, micros
+from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.http.errors import HTTPProblem
 from sessionstore.readmodels.application_session import ApplicationSession, in_list
 
