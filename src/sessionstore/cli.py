@@ -7,13 +7,17 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 import click
 
-from sessionstore import codec, commands, config
+from sessionstore import auditing, codec, commands, config
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
+from sessionstore.application import session_key
+from sessionstore.bootstrap import build_store
 from sessionstore.demo import run_demo
+from sessionstore.readmodels.history import as_of
 from sessionstore.readmodels.projections import PROJECTIONS
 
 log = logging.getLogger("sessionstore")
@@ -124,6 +128,125 @@ def demo_command(url: str) -> None:
     except OSError as error:
         click.echo(f"cannot reach {url}: {error}", err=True)
         sys.exit(1)
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 date-time") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} needs a time zone, e.g. Z or +01:00")
+    return moment
+
+
+application_option = click.option(
+    "--application-id",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The application the session belongs to.",
+)
+projection_choice = click.Choice(["all", *PROJECTIONS])
+
+
+@main.command()
+@click.argument("session_id")
+@application_option
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of a table.")
+def history(session_id: str, application_id: int, as_json: bool) -> None:
+    """Every event of a session, in order (SESSION_ID is its integration id)."""
+    store = build_store(_settings())
+    auditing.print_history(store, application_id, session_id, as_json)
+
+
+@main.command("as-of")
+@click.argument("session_id")
+@application_option
+@click.option("--at", help="An RFC 3339 instant: the session as it was then.")
+@click.option("--version", type=click.IntRange(1), help="The session after this version.")
+@click.option(
+    "--shape",
+    type=click.Choice(["v2", "v1", "application-session"]),
+    default="v2",
+    show_default=True,
+    help="Which read-model shape to print.",
+)
+def as_of_command(
+    session_id: str, application_id: int, at: str | None, version: int | None, shape: str
+) -> None:
+    """A session's document as it was at an instant or version, from the same folds."""
+    if (at is None) == (version is None):
+        raise click.UsageError("give exactly one of --at and --version")
+    moment = _moment(at)
+    store = build_store(_settings())
+    events = store.session_events(session_key(application_id, session_id))
+    if not events:
+        raise click.ClickException(f"no session {session_id!r} in application {application_id}")
+    session = as_of(events, at=moment, version=version)
+    if session is None:
+        raise click.ClickException(f"session {session_id!r} did not exist yet then")
+    render = PROJECTIONS["application-sessions" if shape == "application-session" else shape]
+    click.echo(codec.encode_document(render.render(session)).decode())
+
+
+@main.command()
+@click.option(
+    "--source",
+    type=click.Choice(["store", "kafka"]),
+    default="store",
+    show_default=True,
+    help="Rebuild from the event store or from the topic.",
+)
+@click.option(
+    "--into",
+    help="Database URL to build into [default with --swap: "
+    "SESSIONSTORE_READMODEL_URL; required otherwise].",
+)
+@click.option("--projection", type=projection_choice, default="all", show_default=True)
+@click.option("--since", help="Only sessions with events at or after this RFC 3339 instant.")
+@click.option(
+    "--swap",
+    is_flag=True,
+    help="Zero downtime: build shadow tables, catch up with "
+    "the live projectors on Kafka, then switch them in atomically.",
+)
+def replay(source: str, into: str | None, projection: str, since: str | None, swap: bool) -> None:
+    """Rebuild read models from scratch (the target tables are emptied first)."""
+    settings = _settings()
+    if into is None and not swap:
+        raise click.UsageError("give --into URL (or --swap to rebuild the live read models)")
+    moment = _moment(since)
+    try:
+        config.eventstore_env(into or settings.readmodel_url)
+    except config.ConfigError as error:
+        raise click.BadParameter(str(error), param_hint="--into") from None
+    names = list(PROJECTIONS) if projection == "all" else [projection]
+    summary = auditing.replay(
+        settings, build_store(settings), source, into or settings.readmodel_url, names, moment, swap
+    )
+    click.echo(
+        f"replayed {summary.events} events of {summary.sessions} sessions in "
+        f"{summary.seconds:.1f} s ({summary.rate:,.0f} events/s) into {len(names)} "
+        "read model(s)"
+    )
+
+
+@main.command()
+@click.option("--readmodel-url", help="Read models to check [default: SESSIONSTORE_READMODEL_URL].")
+@click.option("--projection", type=projection_choice, default="all", show_default=True)
+def verify(readmodel_url: str | None, projection: str) -> None:
+    """Check every session's digest chain and compare the read models with the events.
+
+    Exit status 0 only when nothing was altered and every read model matches.
+    """
+    settings = _settings()
+    names = list(PROJECTIONS) if projection == "all" else [projection]
+    report = auditing.verify(build_store(settings), readmodel_url or settings.readmodel_url, names)
+    auditing.print_report(report)
+    sys.exit(0 if report.ok else 1)
 
 
 @main.command()

@@ -122,7 +122,11 @@ class Report(msgspec.Struct, kw_only=True):
     sessions: int = 0
     events: int = 0
     tampered: list[Finding] = []
-    differing: list[tuple[str, str, str]] = []  # (projection, session, what)
+    differing: list[tuple[str, str, str]] = []  # (projection, session key, what)
+    names: dict[str, str] = {}  # session key -> "applicationId/integrationId"
+
+    def name(self, key: str) -> str:
+        return self.names.get(key, key)
 
     @property
     def ok(self) -> bool:
@@ -137,13 +141,21 @@ def verify(store: SessionStore, readmodels: Sequence[ReadModelStore], advance: A
             history[str(n.originator_id)].append(n.state)
         advance(len(page))
     report = Report(
-        sessions=len(history), events=sum(map(len, history.values())), tampered=[], differing=[]
+        sessions=len(history),
+        events=sum(map(len, history.values())),
+        tampered=[],
+        differing=[],
+        names={},
     )
     expected: dict[str, dict[str, bytes]] = {rm.projection.name: {} for rm in readmodels}
     for key, stored in history.items():
         report.tampered += check_chain(key, stored)
-        session = fold(codec.decode_session_event(data) for data in stored)
+        try:
+            session = fold(codec.decode_session_event(data) for data in stored)
+        except msgspec.MsgspecError:
+            continue  # reported by check_chain; the read models cannot be checked against it
         assert session is not None
+        report.names[key] = f"{session.application_id}/{session.integration_id}"
         for rm in readmodels:
             document = codec.encode_document(rm.projection.render(session))
             expected[rm.projection.name][key] = document

@@ -94,7 +94,9 @@ class ReadModelStore:
 
     # -- the consumer's side ----------------------------------------------------------------
 
-    def positions(self, cluster: str, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+    def positions(
+        self, cluster: str, topic: str, partitions: Sequence[int] | None = None
+    ) -> dict[int, int]:
         """Stored next offsets; none for a cluster never seen (a new embedded broker)."""
         with self._db.transaction() as cur:
             cur.execute(
@@ -103,7 +105,7 @@ class ReadModelStore:
                 (cluster, topic),
             )
             stored = {int(p): int(o) for p, o in cur.fetchall()}
-        return {p: stored[p] for p in partitions if p in stored}
+        return {p: o for p, o in stored.items() if partitions is None or p in partitions}
 
     def apply(self, records: Sequence[IncomingRecord], cluster: str | None) -> Batch:
         """Fold the records into the stored sessions; rows and offsets in one transaction.
