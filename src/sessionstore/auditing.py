@@ -15,7 +15,7 @@ from sessionstore import codec
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore, session_key
 from sessionstore.config import KafkaSettings, Settings
-from sessionstore.readmodels.history import HistoryItem, history_items
+from sessionstore.readmodels.history import history_items
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.replay import Report, Summary, count_events, replay_from_kafka, replay_from_store
 from sessionstore.replay import verify as verify_store
@@ -52,10 +52,6 @@ def print_history(
     for item in items:
         table.add_row(str(item.version), item.timestamp.isoformat(), item.type, item.digest[:16])
     Console().print(table)
-
-
-def history_json(items: list[HistoryItem]) -> bytes:
-    return codec.encode_document(items)
 
 
 def targets(url: str, names: Sequence[str], prefix: str = "") -> list[ReadModelStore]:

@@ -13,9 +13,9 @@ from litestar.exceptions import HTTPException
 
 from sessionstore import codec
 from sessionstore.adapters.readmodel_store import ReadModelStore
-from sessionstore.application import SessionStore
+from sessionstore.application import SessionStore, session_key
 from sessionstore.config import Settings
-from sessionstore.domain.errors import DomainError
+from sessionstore.domain.errors import DomainError, SessionNotFound
 from sessionstore.http import params
 from sessionstore.http.auth import application_of
 from sessionstore.http.errors import (
@@ -37,6 +37,7 @@ from sessionstore.http.schemas import (
     ReopenSessionResponse,
     ReturnIntegrationRequest,
 )
+from sessionstore.readmodels.history import history_items
 from sessionstore.readmodels.v2 import render_v2
 from sessionstore.runtime import Parts
 
@@ -92,6 +93,16 @@ def create_app(
         session = await run(lambda: store.get_session(application, integration_id))
         return json(CustomerSessionResponse(customer_session=render_v2(session)))
 
+    @get(SESSION_PATH + "/history")
+    async def get_customer_session_history(request: AnyRequest) -> Response[bytes]:
+        """The session's events, as `sessionstore history --json` prints them."""
+        application = application_of(request, settings.api_keys)
+        key = session_key(application, _integration_id(request))
+        events = await run(lambda: store.session_events(key))
+        if not events:
+            raise SessionNotFound(f"no customer session {_integration_id(request)!r}")
+        return json(history_items(events))
+
     @post(SESSION_PATH + "/returns")
     async def return_cart_items(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
@@ -137,6 +148,7 @@ def create_app(
             *routers,
             update_customer_session_v2,
             get_customer_session,
+            get_customer_session_history,
             return_cart_items,
             reopen_customer_session,
             health,

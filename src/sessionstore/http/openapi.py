@@ -102,6 +102,16 @@ def openapi_document() -> dict[str, Any]:
                 ),
                 "get": _operation("getCustomerSession", CustomerSessionResponse, [SESSION_ID]),
             },
+            session + "/history": {
+                "get": {
+                    "operationId": "getCustomerSessionHistory",
+                    "parameters": [SESSION_ID],
+                    "responses": {
+                        "200": {"description": "The session's events in order"},
+                        "404": {"description": "Unknown session"},
+                    },
+                },
+            },
             session + "/returns": {
                 "post": _operation(
                     "returnCartItems",
