@@ -86,14 +86,23 @@ def test_health_answers_200_without_an_api_key(client: Client, keyed_client: Cli
         assert response.json()["status"] == "ok"
 
 
-def test_the_openapi_document_describes_the_four_paths(sqlite_client: Client) -> None:
+def test_the_openapi_document_describes_every_served_path(sqlite_client: Client) -> None:
     response = sqlite_client.get("/openapi.json")
 
     assert response.status_code == 200
     document = json.loads(response.text)
     session = "/v2/customer_sessions/{customerSessionId}"
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {session, f"{session}/returns", f"{session}/reopen", "/health"}
+    assert set(document["paths"]) == {
+        session,
+        f"{session}/returns",
+        f"{session}/reopen",
+        f"{session}/history",
+        "/readmodels/{projection}/{applicationId}/{integrationId}",
+        "/v1/applications/{applicationId}/sessions",
+        "/v1/applications/{applicationId}/sessions/{sessionId}",
+        "/health",
+    }
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert {
         "updateCustomerSessionV2",

@@ -33,6 +33,52 @@ IDEMPOTENCY = {
 }
 
 
+def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema}
+
+
+APPLICATION_ID = _path("applicationId", {"type": "integer"})
+LIST_PARAMETERS = [
+    _query("pageSize", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}),
+    _query("skip", {"type": "integer", "minimum": 0}),
+    _query("sort", {"type": "string", "default": "created"}),
+    _query("partialMatch", {"type": "boolean"}),
+    *(
+        _query(name, {"type": "string"})
+        for name in (
+            "profile",
+            "state",
+            "coupon",
+            "referral",
+            "integrationId",
+            "storeIntegrationId",
+        )
+    ),
+    *(
+        _query(name, {"type": "string", "format": "date-time"})
+        for name in ("createdBefore", "createdAfter")
+    ),
+]
+
+
+def _read(op_id: str, description: str, parameters: list[Any]) -> dict[str, Any]:
+    """Read endpoints answer from the projections: eventually consistent."""
+    return {
+        "operationId": op_id,
+        "parameters": parameters,
+        "security": [],
+        "responses": {
+            "200": {"description": description},
+            "400": {"description": "Bad parameter"},
+            "404": {"description": "Not projected (yet)"},
+        },
+    }
+
+
 def _ref(model: type) -> dict[str, Any]:
     return {"$ref": REF.format(name=model.__name__)}
 
@@ -122,6 +168,31 @@ def openapi_document() -> dict[str, Any]:
             },
             session + "/reopen": {
                 "put": _operation("reopenCustomerSession", ReopenSessionResponse, [SESSION_ID]),
+            },
+            "/readmodels/{projection}/{applicationId}/{integrationId}": {
+                "get": _read(
+                    "getReadModelDocument",
+                    "The stored read-model document",
+                    [
+                        _path("projection", {"enum": ["v1", "v2", "application-sessions"]}),
+                        APPLICATION_ID,
+                        _path("integrationId", {"type": "string"}),
+                    ],
+                ),
+            },
+            "/v1/applications/{applicationId}/sessions": {
+                "get": _read(
+                    "getApplicationSessions",
+                    "{hasMore, data: ApplicationSession[]}",
+                    [APPLICATION_ID, *LIST_PARAMETERS],
+                ),
+            },
+            "/v1/applications/{applicationId}/sessions/{sessionId}": {
+                "get": _read(
+                    "getApplicationSession",
+                    "One ApplicationSession",
+                    [APPLICATION_ID, _path("sessionId", {"type": "integer"})],
+                ),
             },
             "/health": {
                 "get": {
