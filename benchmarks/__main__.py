@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from benchmarks import replay
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -60,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--updates", type=int, default=5)
+    parser.add_argument("--replay-events", type=int, default=100_000)
     args = parser.parse_args()
     commands = args.sessions * (args.updates + 1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,6 +89,15 @@ def main() -> None:
     for name, (seconds, peak) in rows.items():
         table.add_row(name, f"{seconds:.3f}", f"{seconds / baseline[0]:.1f}", f"{peak:.1f}")
     Console().print(table)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = build_store(Settings(database_url=f"sqlite:///{tmp}/replay.db"))
+        summary, fold_seconds = replay.replay(store, f"sqlite:///{tmp}/rm.db", args.replay_events)
+        store.close()
+    Console().print(
+        f"replay: {summary.events} events of {summary.sessions} sessions into 3 read models in "
+        f"{summary.seconds:.1f} s = {summary.rate:,.0f} events/s; "
+        f"{summary.seconds / fold_seconds:.1f}x the in-memory fold and render of the same events"
+    )
 
 
 def _fold_all(histories: list[list[SessionEvents]]) -> float:
