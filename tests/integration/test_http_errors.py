@@ -66,6 +66,17 @@ def test_malformed_json_is_a_400_in_talons_envelope(sqlite_client: Client) -> No
             "/customerSession/cartItems/0/price",
             "type",
         ),
+        (
+            {"cartItems": [{"sku": "A", "quantity": 1, "price": "9.99"}]},
+            "/customerSession/cartItems/0/price",
+            "type",
+        ),
+        (
+            {"additionalCosts": {"shipping": {"price": "4.95"}}},
+            "/customerSession/additionalCosts/shipping/price",
+            "type",
+        ),
+        ({"discounts": {"10% off": "5"}}, "/customerSession/discounts/10% off", "type"),
         ({"state": "shipped"}, "/customerSession/state", "enum"),
         ({"attributes": []}, "/customerSession/attributes", "type"),
         ({"cartItems": [{"quantity": 1}]}, "/customerSession/cartItems/0", "required"),
