@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from sessionstore.adapters.broker import free_port
 
 READY_WITHIN = 30.0
 STOP_WITHIN = 15.0
@@ -23,13 +24,6 @@ def executable() -> str:
     if found is None:
         pytest.fail("the `sessionstore` command is not installed (pip install -e .)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Server:

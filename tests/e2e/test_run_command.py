@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sessionstore.adapters.broker import free_port
 from tests.e2e.processes import STOP_WITHIN, Launcher, Process, launcher, poll_until
-from tests.e2e.server import free_port
 from tests.integration.support import exact
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
