@@ -42,10 +42,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     account_id: int = 1
     log_level: str = "INFO"
 
-    @property
-    def authenticated(self) -> bool:
-        return bool(self.api_keys)
-
     def kafka(self, bootstrap: str, *, embedded: bool) -> KafkaSettings:
         """Idempotence defaults to on for a configured Kafka, off for the embedded broker."""
         idempotence = not embedded if self.kafka_idempotence is None else self.kafka_idempotence
