@@ -68,15 +68,15 @@ def replay(
     swap: bool,
 ) -> Summary:
     """Rebuild from scratch into `into`; with `swap`, into shadow tables switched in live."""
+    if (swap or source == "kafka") and not settings.kafka_bootstrap:
+        raise click.UsageError(
+            "--source kafka and --swap need SESSIONSTORE_KAFKA_BOOTSTRAP "
+            "(the broker the live projectors read)"
+        )
     built = targets(into, names, SHADOW if swap else "")
     for target in built:
         target.clear()
     if swap or source == "kafka":
-        if not settings.kafka_bootstrap:
-            raise click.UsageError(
-                "--source kafka and --swap need SESSIONSTORE_KAFKA_BOOTSTRAP "
-                "(the broker the live projectors read)"
-            )
         return asyncio.run(
             _replay_with_kafka(settings, store, source, into, names, built, since, swap)
         )
@@ -108,7 +108,7 @@ async def _replay_with_kafka(
                 summary = await replay_from_kafka(
                     kafka, built, lambda n: bar.advance(task, n), since
                 )
-        for shadow, current in zip(built, live, strict=True):
+        for shadow, current in zip(built, live, strict=False):
             await _swap_when_caught_up(kafka, shadow, current)
     return summary
 

@@ -186,6 +186,9 @@ async def read_until_end(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
         enable_auto_commit=False,
+        # not "latest": an answer to that initial reset, still in flight, would be taken for
+        # the answer to seek_to_beginning below and start a partition at its end
+        auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     await consumer.start()
