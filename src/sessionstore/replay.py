@@ -167,7 +167,14 @@ def verify(store: SessionStore, readmodels: Sequence[ReadModelStore], advance: A
     for key, stored in history.items():
         report.tampered += check_chain(key, stored)
         readable = list(_decodable(stored))
-        session = fold(readable)
+        try:
+            session = fold(readable)
+        except Exception as error:  # an altered history may not fold at all
+            report.tampered.append(
+                Finding(session_key=key, version=0, problem=f"history does not fold: {error!r}")
+            )
+            unreadable.add(key)
+            continue
         if session is not None:  # named even when a later event no longer decodes
             report.names[key] = f"{session.application_id}/{session.integration_id}"
         if session is None or len(readable) < len(stored):
