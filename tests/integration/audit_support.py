@@ -64,18 +64,6 @@ def expected_documents(store: SessionStore, name: str) -> dict[str, bytes]:
     }
 
 
-async def relay_all(store: SessionStore, kafka: KafkaSettings) -> int:
-    publisher = Publisher(kafka)
-    await publisher.start()
-    try:
-        relay = Relay(store, publisher)
-        while await relay.relay_once():
-            pass
-        return relay.published
-    finally:
-        await publisher.stop()
-
-
 @asynccontextmanager
 async def relaying(store: SessionStore, kafka: KafkaSettings) -> AsyncIterator[None]:
     """The outbox relay running in the background, as in production."""

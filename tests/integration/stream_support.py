@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from sessionstore.adapters.kafka import IncomingRecord
+from sessionstore.adapters.kafka import IncomingRecord, Publisher
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings
+from sessionstore.relay import Relay
 from tests.integration.support import notifications
 
 DEADLINE = 60.0
@@ -68,3 +69,16 @@ async def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 def caught_up(readmodels: ReadModelStore, store: SessionStore) -> Callable[[], bool]:
     return lambda: dict(readmodels.versions()) == stored_versions(store)
+
+
+async def relay_all(store: SessionStore, kafka: KafkaSettings) -> int:
+    """Publish everything stored so far; return how many events were sent."""
+    publisher = Publisher(kafka)
+    await publisher.start()
+    try:
+        relay = Relay(store, publisher)
+        while await relay.relay_once():
+            pass
+        return relay.published
+    finally:
+        await publisher.stop()

@@ -26,7 +26,6 @@ from tests.integration.audit_support import (
     execute,
     expected_documents,
     live_projectors,
-    relay_all,
     relaying,
     sessionstore,
     tamper,
@@ -34,7 +33,7 @@ from tests.integration.audit_support import (
     write_sessions,
     writing,
 )
-from tests.integration.stream_support import stored_versions, wait_until
+from tests.integration.stream_support import relay_all, stored_versions, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 SUMMARY = re.compile(r"replayed (\d+) events of (\d+) sessions in [\d.]+ s \(([\d,]+) events/s\)")

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from sessionstore import codec
-from sessionstore.adapters.kafka import Publisher
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings
@@ -18,8 +17,13 @@ from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.events import ReturnedCartItem
 from sessionstore.readmodels.projections import PROJECTIONS
-from sessionstore.relay import Relay
-from tests.integration.stream_support import caught_up, read_topic, stored_versions, wait_until
+from tests.integration.stream_support import (
+    caught_up,
+    read_topic,
+    relay_all,
+    stored_versions,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,18 +55,6 @@ def mixed_lifecycles(store: SessionStore, count: int = 6) -> None:
         else:
             store.reopen_session(1, sid)
             store.update_session(1, sid, SessionUpdate(attributes={"again": True}))
-
-
-async def relay_all(store: SessionStore, kafka: KafkaSettings) -> int:
-    publisher = Publisher(kafka)
-    await publisher.start()
-    try:
-        relay = Relay(store, publisher)
-        while await relay.relay_once():
-            pass
-        return relay.published
-    finally:
-        await publisher.stop()
 
 
 async def test_every_stored_event_reaches_the_topic_in_per_session_order(
