@@ -23,6 +23,7 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     partitions: int = 3
     replication: int = 1
     idempotence: bool = False
+    idempotence_by_default: bool = False
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 500
     fetch_max_wait_ms: int = 100
@@ -51,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             partitions=self.partitions,
             replication=self.replication,
             idempotence=idempotence,
+            idempotence_by_default=self.kafka_idempotence is None,
             session_timeout_ms=self.session_timeout_ms,
         )
 

@@ -12,10 +12,9 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-import msgspec
 import uvicorn
 
-from sessionstore.adapters.broker import CLUSTER_PREFIX, EmbeddedBroker
+from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import Publisher, ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore
@@ -51,11 +50,7 @@ class Parts:
 async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
     """The configured Kafka, or an embedded broker for as long as the block runs."""
     if settings.kafka_bootstrap:
-        kafka = await ensure_topic(settings.kafka(settings.kafka_bootstrap, embedded=False))
-        if kafka.cluster_id.startswith(CLUSTER_PREFIX) and settings.kafka_idempotence is None:
-            log.info("%s is an embedded broker: idempotent producing off", kafka.bootstrap)
-            kafka = msgspec.structs.replace(kafka, idempotence=False)
-        yield kafka
+        yield await ensure_topic(settings.kafka(settings.kafka_bootstrap, embedded=False))
         return
     with EmbeddedBroker() as broker:
         yield await ensure_topic(settings.kafka(broker.bootstrap, embedded=True))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from sessionstore.config import KafkaSettings
 
@@ -63,17 +64,36 @@ class Publisher:
     def __init__(self, settings: KafkaSettings) -> None:
         self.topic = settings.topic
         self.cluster_id = settings.cluster_id
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
+        self._settings = settings
+        self._producer = self._create(settings.idempotence)
+
+    def _create(self, idempotence: bool) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.bootstrap,
             acks="all",
-            enable_idempotence=settings.idempotence,
+            enable_idempotence=idempotence,
             linger_ms=5,
             max_batch_size=1 << 20,
             request_timeout_ms=30_000,
         )
 
     async def start(self) -> None:
-        await self._producer.start()
+        """A broker that cannot produce idempotently (Tansu) gets a plain producer, unless
+        SESSIONSTORE_KAFKA_IDEMPOTENCE asked for idempotence explicitly: correctness rests on
+        the relay's position and the projectors' version guard, not on idempotence."""
+        try:
+            await self._producer.start()
+        except KafkaError as error:
+            await self._producer.stop()
+            if not (self._settings.idempotence and self._settings.idempotence_by_default):
+                raise
+            log.warning(
+                "%s cannot produce idempotently (%r); producing without idempotence",
+                self._settings.bootstrap,
+                error,
+            )
+            self._producer = self._create(idempotence=False)
+            await self._producer.start()
 
     async def stop(self) -> None:
         await self._producer.stop()
