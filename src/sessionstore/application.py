@@ -111,7 +111,7 @@ class SessionStore(Application[UUID]):
             session = self.get_session(application_id, integration_id)
             earlier = self._earlier_return(session, idempotency_key)
             if earlier is not None:
-                return Outcome(self.get_session(session.key, version=earlier.version), ()), earlier
+                return Outcome(self.session_at(session.key, version=earlier.version), ()), earlier
             allocations: list[StoredEvents] = []
             returned = return_items(
                 session,
@@ -133,16 +133,17 @@ class SessionStore(Application[UUID]):
         return self._retrying(attempt)
 
     def get_session(
-        self, application_id: int | UUID, integration_id: str = "", *, version: int | None = None
+        self, application_id: int, integration_id: str, *, version: int | None = None
     ) -> Session:
-        key = (
-            application_id
-            if isinstance(application_id, UUID)
-            else session_key(application_id, integration_id)
-        )
+        """The session's current state, or as it was after `version`."""
+        key = session_key(application_id, integration_id)
+        return self.session_at(key, version=version, name=repr(integration_id))
+
+    def session_at(self, key: UUID, *, version: int | None = None, name: str = "") -> Session:
+        """The same, by session key (the aggregate id, also the Kafka key)."""
         session = fold(self.session_events(key, version=version))
         if session is None:
-            raise SessionNotFound(f"no customer session {integration_id!r}", "")
+            raise SessionNotFound(f"no customer session {name or key}", "")
         return session
 
     def session_events(self, key: UUID, *, version: int | None = None) -> list[SessionEvents]:

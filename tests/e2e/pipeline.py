@@ -163,7 +163,7 @@ def assert_equal_to_folds(store: SessionStore, readmodels: ReadModelStore) -> No
     keys = latest_versions(stored_events(store))
     assert dict(readmodels.versions()) == keys
     for key in keys:
-        session = store.get_session(uuid.UUID(key))
+        session = store.session_at(uuid.UUID(key))
         expected = codec.encode_document(render(session))
         name = readmodels.projection.name
         assert readmodels.document(1, session.integration_id) == expected, (

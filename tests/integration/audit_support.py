@@ -59,7 +59,7 @@ def expected_documents(store: SessionStore, name: str) -> dict[str, bytes]:
     """What each read model must hold: every stored session, rendered from its fold."""
     render = PROJECTIONS[name].render
     return {
-        key: codec.encode_document(render(store.get_session(UUID(key))))
+        key: codec.encode_document(render(store.session_at(UUID(key))))
         for key in stored_versions(store)
     }
 

@@ -119,7 +119,7 @@ async def test_a_kafka_replay_while_events_keep_arriving_reads_every_partition_f
     assert rebuilt.keys() >= on_the_topic.keys()
     for key, document in rebuilt.items():
         assert at[key] >= on_the_topic.get(key, 1)
-        then = store.get_session(UUID(key), version=at[key])
+        then = store.session_at(UUID(key), version=at[key])
         assert document == codec.encode_document(PROJECTIONS["v2"].render(then))
 
 
