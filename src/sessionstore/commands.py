@@ -40,10 +40,12 @@ def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
 async def serve(settings: Settings, host: str, port: int) -> None:
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
-    store = build_store(settings)
-    app = create_app(store, settings, readmodels=open_readmodels(settings), parts=parts)
+    store, readmodels = build_store(settings), open_readmodels(settings)
+    app = create_app(store, settings, readmodels=readmodels, parts=parts)
     log.info("serving the Integration API on http://%s:%d", host, port)
     await run_parts(run_server(parts, _server(app, host, port), stop))
+    for rm in readmodels.values():
+        rm.close()
     store.close()
 
 

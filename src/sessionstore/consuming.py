@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 
@@ -27,7 +27,6 @@ class Projector:
         self.name = readmodels.projection.name
         self.subscriber = Subscriber(kafka, group, self._positions)
         self.applied = 0
-        self.running = False
 
     async def _positions(self, partitions: Sequence[int]) -> dict[int, int]:
         return await anyio.to_thread.run_sync(
@@ -52,13 +51,13 @@ class Projector:
         )
         return len(records)
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, started: Callable[[], None] = lambda: None) -> None:
+        """Consume until `stop`; `started` is called once the consumer has joined."""
         await self.subscriber.start()
-        self.running = True
+        started()
         log.info("projector %s consuming %s", self.name, self.subscriber.topic)
         try:
             while not stop.is_set():
                 await self.consume_once()
         finally:
-            self.running = False
             await self.subscriber.stop()

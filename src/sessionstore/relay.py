@@ -46,6 +46,7 @@ class Relay:
         self._tracking = store.factory.tracking_recorder()
         self._batch = batch
         self._idle = idle
+        self._position: int | None = None  # read once: this relay is the only one moving it
         self.published = 0
 
     def position(self) -> int:
@@ -59,13 +60,15 @@ class Relay:
 
     async def relay_once(self) -> int:
         """Publish the next batch; return how many events it held."""
-        position = await anyio.to_thread.run_sync(self.position)
-        notifications = await anyio.to_thread.run_sync(self.pending, position)
+        if self._position is None:
+            self._position = await anyio.to_thread.run_sync(self.position)
+        notifications = await anyio.to_thread.run_sync(self.pending, self._position)
         if not notifications:
             return 0
         await self._publisher.publish([outgoing(n) for n in notifications])
         last = notifications[-1].id
         await anyio.to_thread.run_sync(self._tracking.insert_tracking, Tracking(self.name, last))
+        self._position = last
         self.published += len(notifications)
         log.info("relayed %d event(s) up to notification %d", len(notifications), last)
         return len(notifications)

@@ -91,20 +91,10 @@ async def run_projector(
     name = f"projector-{readmodels.projection.name}"
     projector = Projector(readmodels, kafka, f"{group_prefix}.{readmodels.projection.name}")
 
-    async def run() -> None:
-        watcher = asyncio.create_task(_mark_running(parts, name, projector))
-        try:
-            await projector.run(stop)
-        finally:
-            watcher.cancel()
+    def started() -> None:
+        parts.states[name] = "running"
 
-    await parts.supervise(name, run)
-
-
-async def _mark_running(parts: Parts, name: str, projector: Projector) -> None:
-    while not projector.running:
-        await asyncio.sleep(0.05)  # a readiness flag flipped by the projector itself
-    parts.states[name] = "running"
+    await parts.supervise(name, lambda: projector.run(stop, started))
 
 
 class QuietServer(uvicorn.Server):

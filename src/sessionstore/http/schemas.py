@@ -12,19 +12,6 @@ from sessionstore.domain.events import ReturnedCartItem
 from sessionstore.readmodels.items import Shape
 from sessionstore.readmodels.v2 import CustomerSessionV2
 
-UpdateContent = Literal[
-    "customerSession",
-    "customerProfile",
-    "coupons",
-    "triggeredCampaigns",
-    "referral",
-    "loyalty",
-    "event",
-    "awardedGiveaways",
-    "ruleFailureReasons",
-    "previousReturns",
-    "campaignEligibility",
-]
 ReturnContent = Literal[
     "customerSession",
     "customerProfile",
@@ -34,6 +21,9 @@ ReturnContent = Literal[
     "loyalty",
     "event",
     "previousReturns",
+]
+UpdateContent = Literal[
+    ReturnContent, "awardedGiveaways", "ruleFailureReasons", "campaignEligibility"
 ]
 
 
