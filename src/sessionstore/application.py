@@ -5,14 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent, Transcoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    Mapper,
+    RecordConflictError,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import EnvType
 
 from sessionstore import codec
+from sessionstore.cache import SessionCache
 from sessionstore.domain import commands
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.commands import Profile, Stamp
@@ -46,7 +54,29 @@ def profile_key(application_id: int, profile_id: str) -> UUID:
 
 
 def sequence_key(name: str) -> UUID:
+    """Where stores written before version 0.2 kept a sequence (`sequence.allocated` events)."""
     return uuid5(NAMESPACE, f"sequence/{name}")
+
+
+SEQUENCES = ("sessions", "profiles", "returns")
+LEGACY_SEQUENCES = {name: sequence_key(name) for name in SEQUENCES}
+
+
+class Numbers(Protocol):
+    """Store-wide sequences that independent commands never conflict over (decision 22)."""
+
+    def next(self, name: str) -> int: ...
+    def peek(self, name: str) -> int: ...
+
+
+class WritePath(Protocol):
+    """What the storage adapter adds to eventsourcing's recorder: group commit and numbers."""
+
+    @property
+    def recorder(self) -> ApplicationRecorder: ...
+    @property
+    def numbers(self) -> Numbers: ...
+    def close(self) -> None: ...
 
 
 class _Unused(Transcoder):
@@ -87,8 +117,28 @@ class Outcome(msgspec.Struct, frozen=True):
 class SessionStore(Application[UUID]):
     name = "SessionStore"
 
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        write_path: Callable[[ApplicationRecorder], WritePath],
+        cache_size: int = 10_000,
+    ) -> None:
+        self._make_write_path = write_path
+        self.cache = SessionCache(cache_size)
+        super().__init__(env)
+
     def construct_mapper(self) -> Mapper[UUID]:
         return EventMapper()
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        self._write_path = self._make_write_path(super().construct_recorder())
+        self.numbers = self._write_path.numbers
+        return self._write_path.recorder
+
+    def close(self) -> None:
+        self._write_path.close()
+        super().close()
 
     def update_session(
         self, application_id: int, integration_id: str, update: SessionUpdate, *, dry: bool = False
@@ -112,15 +162,14 @@ class SessionStore(Application[UUID]):
             earlier = self._earlier_return(session, idempotency_key)
             if earlier is not None:
                 return Outcome(self.session_at(session.key, version=earlier.version), ()), earlier
-            allocations: list[StoredEvents] = []
             returned = return_items(
                 session,
                 self._stamp(session),
                 items,
-                return_id=self._next_number("returns", allocations, dry),
+                return_id=self._next_number("returns", dry),
                 idempotency_key=idempotency_key,
             )
-            outcome = self._commit(session, [returned], dry, allocations)
+            outcome = self._commit(session, [returned], dry)
             return outcome, outcome.session.returns[-1]
 
         return self._retrying(attempt)
@@ -141,23 +190,39 @@ class SessionStore(Application[UUID]):
 
     def session_at(self, key: UUID, *, version: int | None = None, name: str = "") -> Session:
         """The same, by session key (the aggregate id, also the Kafka key)."""
-        session = fold(self.session_events(key, version=version))
+        if version is None:
+            session = self._current(key)
+        else:
+            session = fold(self.session_events(key, version=version))
         if session is None:
             raise SessionNotFound(f"no customer session {name or key}", "")
         return session
 
-    def session_events(self, key: UUID, *, version: int | None = None) -> list[SessionEvents]:
-        stored = cast("list[StoredEvents]", list(self.events.get(key, lte=version)))
+    def session_events(
+        self, key: UUID, *, version: int | None = None, after: int | None = None
+    ) -> list[SessionEvents]:
+        stored = cast("list[StoredEvents]", list(self.events.get(key, gt=after, lte=version)))
         return [event for event in stored if not isinstance(event, _NOT_SESSION_EVENTS)]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _current(self, key: UUID) -> Session | None:
+        """The latest state: the cached fold brought up to the stored version (one read)."""
+        cached = self.cache.get(key)
+        newer = self.session_events(key, after=cached.version if cached else None)
+        if not newer:
+            return cached
+        session = fold(newer, cached)
+        if session is not None:
+            self.cache.put(session)
+        return session
 
     def _update(
         self, application_id: int, integration_id: str, update: SessionUpdate, dry: bool
     ) -> Outcome:
         allocations: list[StoredEvents] = []
         key = session_key(application_id, integration_id)
-        session = fold(self.session_events(key))
+        session = self._current(key)
         profile = self._profile(application_id, session, update.profile_id, allocations, dry)
         if session is None:
             stamp = Stamp(key=key, version=0, at=_now())
@@ -166,7 +231,7 @@ class SessionStore(Application[UUID]):
                 update,
                 application_id=application_id,
                 integration_id=integration_id,
-                session_id=self._next_number("sessions", allocations, dry),
+                session_id=self._next_number("sessions", dry),
                 profile=profile,
             )
         else:
@@ -185,11 +250,10 @@ class SessionStore(Application[UUID]):
         assert after is not None
         if sealed and not dry:
             self.save(*sealed, *(others or []))
-            log.info(
-                "session %s: recorded %s",
-                after.integration_id,
-                ", ".join(codec.tag_of(e) for e in sealed),
-            )
+            self.cache.put(after)
+            if log.isEnabledFor(logging.DEBUG):
+                tags = ", ".join(codec.tag_of(e) for e in sealed)
+                log.debug("session %r: recorded %s", after.integration_id, tags)
         return Outcome(after, () if dry else tuple(sealed))
 
     def _profile(
@@ -207,7 +271,7 @@ class SessionStore(Application[UUID]):
         known = list(self.events.get(key, limit=1))
         if known and isinstance(known[0], ProfileRegistered):
             return Profile(number=known[0].profile_number, had_sessions=True)
-        number = self._next_number("profiles", allocations, dry)
+        number = self._next_number("profiles", dry)
         allocations.append(
             ProfileRegistered(
                 originator_id=key,
@@ -220,20 +284,9 @@ class SessionStore(Application[UUID]):
         )
         return Profile(number=number, had_sessions=False)
 
-    def _next_number(self, name: str, allocations: list[StoredEvents], dry: bool) -> int:
-        """The next number of a store-wide sequence, saved atomically with the command.
-
-        Two commands that take the same number conflict on the sequence's version, and the
-        loser is retried: numbers are unique, positive and never reused (decision 22).
-        """
-        key = sequence_key(name)
-        latest = list(self.events.get(key, desc=True, limit=1))
-        number = latest[0].originator_version + 1 if latest else 1
-        if not dry:
-            allocations.append(
-                NumberAllocated(originator_id=key, originator_version=number, timestamp=_now())
-            )
-        return number
+    def _next_number(self, name: str, dry: bool) -> int:
+        """A number no other command gets: unique, positive, never reused; gaps allowed."""
+        return self.numbers.peek(name) if dry else self.numbers.next(name)
 
     def _stamp(self, session: Session) -> Stamp:
         return Stamp(key=session.key, version=session.version, at=_now(after=session.updated))
@@ -253,7 +306,7 @@ class SessionStore(Application[UUID]):
             try:
                 return attempt()
             except RecordConflictError:
-                log.info("concurrent write lost a race; retrying on fresh state")
+                log.debug("concurrent write lost a race; retrying on fresh state")
         raise ConcurrentUpdate()
 
 

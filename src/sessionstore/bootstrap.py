@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from sessionstore.adapters.eventstore import write_path
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings, eventstore_env, postgres_schema
 
@@ -28,7 +29,7 @@ def prepare_database(url: str) -> None:
 
 def build_store(settings: Settings) -> SessionStore:
     prepare_database(settings.database_url)
-    store = SessionStore(env=eventstore_env(settings.database_url))
+    store = SessionStore(env=eventstore_env(settings.database_url), write_path=write_path)
     log.info("event store ready at %s", _redacted(settings.database_url))
     return store
 

@@ -73,10 +73,7 @@ def test_events_are_stored_as_msgspec_json_whose_topic_is_the_tag(store: Session
 
     topics = [n.topic for n in stored if n.originator_id == session_key(1, "order-1")]
     assert topics == ["session.created", "session.items_updated", "session.closed"]
-    assert {n.topic for n in stored} - set(SESSION_TAGS) == {
-        "sequence.allocated",
-        "profile.registered",
-    }
+    assert {n.topic for n in stored} - set(SESSION_TAGS) == {"profile.registered"}
     for notification in stored:
         event = codec.decode_event(notification.state)
         assert codec.tag_of(event) == notification.topic

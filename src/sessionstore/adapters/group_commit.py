@@ -1,0 +1,276 @@
+"""Group commit: the commands that arrive together are written in one transaction.
+
+Every `save()` of the application hands its stored events (one command's, possibly of
+several aggregates: a session and a new profile) to one committer thread and waits. The
+committer takes everything queued, and in ONE transaction takes the event table's write lock
+(SQLite's write lock; PostgreSQL's EXCLUSIVE table lock, which keeps notification ids
+visible in commit order, so the relay never skips one), checks every command's expected
+versions, inserts the commands that still apply and commits: one fsync for the group. Each
+waiting command is then answered: done, or a conflict (someone wrote that aggregate first),
+which the application retries on fresh state. A command that fails the whole transaction for
+another reason is isolated by committing the group's commands one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+MAX_GROUP = 500
+
+Unit = Sequence[StoredEvent]
+Outcome = Sequence[int] | None  # the notification ids, or None: a conflict
+
+
+class GroupWriter(Protocol):
+    """Writes a group of commands in one transaction; a command that no longer applies
+    (another write to one of its aggregates came first) gets None and is not written."""
+
+    def write(self, units: Sequence[Unit]) -> list[Outcome]: ...
+    def close(self) -> None: ...
+
+
+def accepted(units: Sequence[Unit], current: dict[Any, int]) -> list[bool]:
+    """Which units apply on top of `current` (aggregate id -> its latest stored version).
+
+    A unit applies when each of its aggregates continues exactly from the stored version;
+    a unit accepted earlier in the group counts as stored for the ones after it.
+    """
+    verdicts = []
+    for unit in units:
+        first: dict[Any, int] = {}
+        last: dict[Any, int] = {}
+        for event in unit:
+            first.setdefault(event.originator_id, event.originator_version)
+            last[event.originator_id] = event.originator_version
+        ok = all(current.get(key, 0) == version - 1 for key, version in first.items())
+        if ok:
+            current.update(last)
+        verdicts.append(ok)
+    return verdicts
+
+
+class _Pending:
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.future: Future[Sequence[int]] = Future()
+
+
+class GroupCommitter:
+    """One thread that writes every queued command of this process, a group at a time."""
+
+    def __init__(self, writer: GroupWriter, *, max_group: int = MAX_GROUP) -> None:
+        self._writer = writer
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+        self._thread.start()
+        self.groups = 0
+        self.commands = 0
+
+    def commit(self, unit: Unit) -> Sequence[int]:
+        """Write one command's events; raises IntegrityError if another write came first."""
+        pending = _Pending(unit)
+        self._queue.put(pending)
+        return pending.future.result()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+        self._writer.close()
+
+    def _loop(self) -> None:
+        while (group := self._next_group()) is not None:
+            self._answer(group)
+
+    def _next_group(self) -> list[_Pending] | None:
+        first = self._queue.get()
+        if first is None:
+            return None
+        group = [first]
+        while len(group) < self._max_group:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)  # stop after this group
+                break
+            group.append(item)
+        return group
+
+    def _answer(self, group: list[_Pending]) -> None:
+        try:
+            outcomes = self._writer.write([p.unit for p in group])
+        except Exception as error:
+            if len(group) > 1:
+                log.debug("group of %d failed (%s); committing one by one", len(group), error)
+                for pending in group:
+                    self._answer([pending])
+                return
+            group[0].future.set_exception(error)
+            return
+        self.groups += 1
+        self.commands += len(group)
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if outcome is None:
+                pending.future.set_exception(
+                    IntegrityError("another write to this aggregate came first")
+                )
+            else:
+                pending.future.set_result(outcome)
+
+
+def _ids(units: Sequence[Unit], verdicts: list[bool], ids: Iterator[int]) -> list[Outcome]:
+    """Split the group's notification ids (in insertion order) back onto its units."""
+    return [
+        [next(ids) for _ in unit] if ok else None for unit, ok in zip(units, verdicts, strict=True)
+    ]
+
+
+def _text(originator_id: UUID | str) -> str:
+    """How eventsourcing's SQLite recorder stores an aggregate id."""
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+class SqliteGroupWriter:
+    """Group writes on a SQLite file, over a connection owned by the committer thread."""
+
+    def __init__(self, path: str, table: str) -> None:
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        self._table = table
+        self._insert = (
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?)"
+        )
+
+    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")  # the write lock: no one writes between check and insert
+        try:
+            keys = sorted({_text(e.originator_id) for u in units for e in u})
+            rows = conn.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {self._table} "
+                f"WHERE originator_id IN ({','.join('?' * len(keys))}) GROUP BY originator_id",
+                keys,
+            ).fetchall()
+            verdicts = accepted(units, {UUID(key): version for key, version in rows})
+            ids: list[int] = []
+            for unit, ok in zip(units, verdicts, strict=True):
+                for e in unit if ok else ():
+                    row = (_text(e.originator_id), e.originator_version, e.topic, e.state)
+                    ids.append(conn.execute(self._insert, row).lastrowid or 0)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return _ids(units, verdicts, iter(ids))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresGroupWriter:
+    """Group writes on PostgreSQL under eventsourcing's own EXCLUSIVE table lock."""
+
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self._recorder = recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+        self._versions = sql.SQL(
+            "SELECT originator_id, MAX(originator_version) AS v FROM {} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(table)
+        self._insert = sql.SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(table)
+        self._notify = sql.SQL("NOTIFY {}").format(sql.Identifier(recorder.channel_name))
+
+    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+        recorder = self._recorder
+        with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for statement in recorder.lock_table_statements:
+                cur.execute(statement, prepare=True)
+            keys = list({e.originator_id for u in units for e in u})
+            cur.execute(self._versions, (keys,), prepare=True)
+            verdicts = accepted(units, {row["originator_id"]: row["v"] for row in cur.fetchall()})
+            rows = [e for unit, ok in zip(units, verdicts, strict=True) if ok for e in unit]
+            ids: list[int] = []
+            if rows:
+                columns = (
+                    [e.originator_id for e in rows],
+                    [e.originator_version for e in rows],
+                    [e.topic for e in rows],
+                    [e.state for e in rows],
+                )
+                cur.execute(self._insert, columns, prepare=True)
+                ids = [row["notification_id"] for row in cur.fetchall()]
+                cur.execute(self._notify)
+        return _ids(units, verdicts, iter(ids))
+
+    def close(self) -> None:
+        """The connections are eventsourcing's pool's; it closes them."""
+
+
+class GroupCommitRecorder(ApplicationRecorder):
+    """The application's recorder, with inserts going through the group committer."""
+
+    def __init__(self, inner: ApplicationRecorder, committer: GroupCommitter) -> None:
+        self.inner = inner
+        self.committer = committer
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        return self.committer.commit(stored_events) if stored_events else []
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return self.inner.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        return self.inner.select_notifications(
+            start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+        )
+
+    def max_notification_id(self) -> int | None:
+        return self.inner.max_notification_id()
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return self.inner.subscribe(gt, topics)
