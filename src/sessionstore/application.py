@@ -132,12 +132,12 @@ class SessionStore(Application[UUID]):
         return EventMapper()
 
     def construct_recorder(self) -> ApplicationRecorder:
-        self._write_path = self._make_write_path(super().construct_recorder())
-        self.numbers = self._write_path.numbers
-        return self._write_path.recorder
+        self.write_path = self._make_write_path(super().construct_recorder())
+        self.numbers = self.write_path.numbers
+        return self.write_path.recorder
 
     def close(self) -> None:
-        self._write_path.close()
+        self.write_path.close()
         super().close()
 
     def update_session(

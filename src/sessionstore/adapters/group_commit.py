@@ -77,25 +77,43 @@ class GroupCommitter:
     """One thread that writes every queued command of this process, a group at a time."""
 
     def __init__(self, writer: GroupWriter, *, max_group: int = MAX_GROUP) -> None:
-        self._writer = writer
+        self.writer = writer
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+        self._progress = threading.Condition()
+        self.submitted = 0  # commands handed in
+        self.taken = 0  # commands taken into a group
+        self.groups = 0  # groups written
         self._thread.start()
-        self.groups = 0
-        self.commands = 0
 
     def commit(self, unit: Unit) -> Sequence[int]:
         """Write one command's events; raises IntegrityError if another write came first."""
+        return self.submit(unit).result()
+
+    def submit(self, unit: Unit) -> Future[Sequence[int]]:
+        """Hand a command's events in; the future is answered once its group is written."""
         pending = _Pending(unit)
-        self._queue.put(pending)
-        return pending.future.result()
+        with self._progress:
+            self.submitted += 1
+            self._queue.put(pending)
+            self._progress.notify_all()
+        return pending.future
+
+    def wait_until(self, *, submitted: int = 0, taken: int = 0, timeout: float = 30) -> None:
+        """Block until that many commands were handed in and taken into groups."""
+        with self._progress:
+            reached = self._progress.wait_for(
+                lambda: self.submitted >= submitted and self.taken >= taken, timeout
+            )
+        if not reached:
+            raise TimeoutError(f"committer did not reach submitted={submitted}, taken={taken}")
 
     def close(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
-        self._writer.close()
+        self.writer.close()
 
     def _loop(self) -> None:
         while (group := self._next_group()) is not None:
@@ -115,11 +133,14 @@ class GroupCommitter:
                 self._queue.put(None)  # stop after this group
                 break
             group.append(item)
+        with self._progress:
+            self.taken += len(group)
+            self._progress.notify_all()
         return group
 
     def _answer(self, group: list[_Pending]) -> None:
         try:
-            outcomes = self._writer.write([p.unit for p in group])
+            outcomes = self.writer.write([p.unit for p in group])
         except Exception as error:
             if len(group) > 1:
                 log.debug("group of %d failed (%s); committing one by one", len(group), error)
@@ -129,7 +150,6 @@ class GroupCommitter:
             group[0].future.set_exception(error)
             return
         self.groups += 1
-        self.commands += len(group)
         for pending, outcome in zip(group, outcomes, strict=True):
             if outcome is None:
                 pending.future.set_exception(
