@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
@@ -67,6 +69,11 @@ class Numbers(Protocol):
 
     def next(self, name: str) -> int: ...
     def peek(self, name: str) -> int: ...
+    def available(self, name: str) -> bool: ...
+
+
+class Committer(Protocol):
+    def submit(self, unit: Sequence[StoredEvent]) -> Future[Sequence[int]]: ...
 
 
 class WritePath(Protocol):
@@ -76,6 +83,8 @@ class WritePath(Protocol):
     def recorder(self) -> ApplicationRecorder: ...
     @property
     def numbers(self) -> Numbers: ...
+    @property
+    def committer(self) -> Committer: ...
     def close(self) -> None: ...
 
 
@@ -114,7 +123,25 @@ class Outcome(msgspec.Struct, frozen=True):
     events: tuple[SessionEvents, ...]
 
 
+class NotInMemory(Exception):
+    """A command cannot be planned from memory alone: it must read (on a worker thread)."""
+
+
+@dataclass(frozen=True)
+class Plan(Generic[T]):
+    """A command worked out: the events to write, and how to answer once they are durable."""
+
+    after: Session
+    sealed: list[SessionEvents]
+    others: list[StoredEvents]
+    answer: Callable[[Outcome], T]
+
+
 class SessionStore(Application[UUID]):
+    """Commands are planned on the state in memory where they can be, on a worker thread where
+    they must read first, and answered through a future once the group commit made them
+    durable; a command that lost a race is planned again on freshly read state."""
+
     name = "SessionStore"
 
     def __init__(
@@ -123,9 +150,12 @@ class SessionStore(Application[UUID]):
         *,
         write_path: Callable[[ApplicationRecorder], WritePath],
         cache_size: int = 10_000,
+        workers: int = 8,
     ) -> None:
         self._make_write_path = write_path
         self.cache = SessionCache(cache_size)
+        self._profiles: dict[UUID, int] = {}  # registrations never change: safe to keep
+        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="sessionstore")
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -137,14 +167,42 @@ class SessionStore(Application[UUID]):
         return self.write_path.recorder
 
     def close(self) -> None:
+        self._workers.shutdown(wait=True)
         self.write_path.close()
         super().close()
+
+    # -- commands: each blocks until durable; the submit_* forms answer through a future ---
 
     def update_session(
         self, application_id: int, integration_id: str, update: SessionUpdate, *, dry: bool = False
     ) -> Outcome:
         """Create or update a session the way Talon's PUT /v2/customer_sessions/{id} does."""
-        return self._retrying(lambda: self._update(application_id, integration_id, update, dry))
+        return self.submit_update(application_id, integration_id, update, dry=dry).result()
+
+    def submit_update(
+        self, application_id: int, integration_id: str, update: SessionUpdate, *, dry: bool = False
+    ) -> Future[Outcome]:
+        key = session_key(application_id, integration_id)
+
+        def plan(fresh: bool) -> Plan[Outcome]:
+            session = self._state(key, fresh)
+            profile = self._profile(application_id, session, update.profile_id, fresh, dry)
+            if session is None:
+                events = commands.create_session(
+                    Stamp(key=key, version=0, at=_now()),
+                    update,
+                    application_id=application_id,
+                    integration_id=integration_id,
+                    session_id=self._next_number("sessions", fresh, dry),
+                    profile=profile[0] if profile else None,
+                )
+            else:
+                events = commands.update_session(
+                    session, self._stamp(session), update, profile[0] if profile else None
+                )
+            return self._plan(session, events, profile[1] if profile else [], _same_outcome)
+
+        return self._attempt(plan, dry)
 
     def return_items(
         self,
@@ -156,30 +214,54 @@ class SessionStore(Application[UUID]):
         dry: bool = False,
     ) -> tuple[Outcome, Return]:
         """Return cart items; a key seen in the last 24 h answers as it did then."""
+        return self.submit_return(
+            application_id, integration_id, items, idempotency_key=idempotency_key, dry=dry
+        ).result()
 
-        def attempt() -> tuple[Outcome, Return]:
-            session = self.get_session(application_id, integration_id)
+    def submit_return(
+        self,
+        application_id: int,
+        integration_id: str,
+        items: tuple[ReturnedCartItem, ...],
+        *,
+        idempotency_key: str | None = None,
+        dry: bool = False,
+    ) -> Future[tuple[Outcome, Return]]:
+        key = session_key(application_id, integration_id)
+
+        def plan(fresh: bool) -> Plan[tuple[Outcome, Return]]:
+            session = self._existing(key, integration_id, fresh)
             earlier = self._earlier_return(session, idempotency_key)
             if earlier is not None:
-                return Outcome(self.session_at(session.key, version=earlier.version), ()), earlier
+                if not fresh:
+                    raise NotInMemory  # answering as then means reading the history
+                then = self.session_at(key, version=earlier.version)
+                return Plan(session, [], [], lambda _: (Outcome(then, ()), earlier))
             returned = return_items(
                 session,
                 self._stamp(session),
                 items,
-                return_id=self._next_number("returns", dry),
+                return_id=self._next_number("returns", fresh, dry),
                 idempotency_key=idempotency_key,
             )
-            outcome = self._commit(session, [returned], dry)
-            return outcome, outcome.session.returns[-1]
+            return self._plan(session, [returned], [], _with_last_return)
 
-        return self._retrying(attempt)
+        return self._attempt(plan, dry)
 
     def reopen_session(self, application_id: int, integration_id: str) -> Outcome:
-        def attempt() -> Outcome:
-            session = self.get_session(application_id, integration_id)
-            return self._commit(session, commands.reopen_session(session, self._stamp(session)))
+        return self.submit_reopen(application_id, integration_id).result()
 
-        return self._retrying(attempt)
+    def submit_reopen(self, application_id: int, integration_id: str) -> Future[Outcome]:
+        key = session_key(application_id, integration_id)
+
+        def plan(fresh: bool) -> Plan[Outcome]:
+            session = self._existing(key, integration_id, fresh)
+            events = commands.reopen_session(session, self._stamp(session))
+            return self._plan(session, events, [], _same_outcome)
+
+        return self._attempt(plan)
+
+    # -- queries: always read what is stored after the state in memory ---------------------
 
     def get_session(
         self, application_id: int, integration_id: str, *, version: int | None = None
@@ -206,8 +288,85 @@ class SessionStore(Application[UUID]):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _attempt(self, plan: Callable[[bool], Plan[T]], dry: bool = False) -> Future[T]:
+        """Plan in memory on the calling thread, or read and plan on a worker; write; retry
+        on fresh state when another write to the same session came first, then give up: 409."""
+        answer: Future[T] = Future()
+
+        def attempt(fresh: bool, left: int) -> None:
+            try:
+                planned = plan(fresh)
+            except NotInMemory:
+                self._workers.submit(attempt, True, left)
+                return
+            except BaseException as error:
+                answer.set_exception(error)
+                return
+            if dry or not planned.sealed:
+                answer.set_result(planned.answer(Outcome(planned.after, ())))
+                return
+            stored = [self.mapper.to_stored_event(e) for e in (*planned.sealed, *planned.others)]
+            self.write_path.committer.submit(stored).add_done_callback(
+                lambda written: written_or_retried(written, planned, left)
+            )
+
+        def written_or_retried(written: Future[Any], planned: Plan[T], left: int) -> None:
+            error = written.exception()
+            if error is None:
+                answer.set_result(planned.answer(self._written(planned)))
+            elif isinstance(error, RecordConflictError) and left > 1:
+                log.debug("concurrent write lost a race; retrying on fresh state")
+                self._workers.submit(attempt, True, left - 1)
+            elif isinstance(error, RecordConflictError):
+                answer.set_exception(ConcurrentUpdate())
+            else:
+                answer.set_exception(error)
+
+        if dry:  # a dry run answers from what is stored, read on a worker
+            self._workers.submit(attempt, True, ATTEMPTS)
+        else:
+            attempt(False, ATTEMPTS)
+        return answer
+
+    def _plan(
+        self,
+        session: Session | None,
+        events: list[SessionEvents],
+        others: list[StoredEvents],
+        answer: Callable[[Outcome], T],
+    ) -> Plan[T]:
+        sealed = codec.seal(session.digest if session else "", events)
+        after = fold(sealed, session)
+        assert after is not None
+        return Plan(after, sealed, others, answer)
+
+    def _written(self, plan: Plan[Any]) -> Outcome:
+        self.cache.put(plan.after)
+        for other in plan.others:
+            if isinstance(other, ProfileRegistered):
+                self._profiles[other.originator_id] = other.profile_number
+        if log.isEnabledFor(logging.DEBUG):
+            tags = ", ".join(codec.tag_of(e) for e in plan.sealed)
+            log.debug("session %r: recorded %s", plan.after.integration_id, tags)
+        return Outcome(plan.after, tuple(plan.sealed))
+
+    def _state(self, key: UUID, fresh: bool) -> Session | None:
+        """Freshly read, or the state in memory (a write finds out if it was stale)."""
+        if fresh:
+            return self._current(key)
+        cached = self.cache.get(key)
+        if cached is None:
+            raise NotInMemory
+        return cached
+
+    def _existing(self, key: UUID, integration_id: str, fresh: bool) -> Session:
+        session = self._state(key, fresh)
+        if session is None:
+            raise SessionNotFound(f"no customer session {integration_id!r}", "")
+        return session
+
     def _current(self, key: UUID) -> Session | None:
-        """The latest state: the cached fold brought up to the stored version (one read)."""
+        """The latest state: the state in memory brought up to the stored version (one read)."""
         cached = self.cache.get(key)
         newer = self.session_events(key, after=cached.version if cached else None)
         if not newer:
@@ -217,75 +376,42 @@ class SessionStore(Application[UUID]):
             self.cache.put(session)
         return session
 
-    def _update(
-        self, application_id: int, integration_id: str, update: SessionUpdate, dry: bool
-    ) -> Outcome:
-        allocations: list[StoredEvents] = []
-        key = session_key(application_id, integration_id)
-        session = self._current(key)
-        profile = self._profile(application_id, session, update.profile_id, allocations, dry)
-        if session is None:
-            stamp = Stamp(key=key, version=0, at=_now())
-            events = commands.create_session(
-                stamp,
-                update,
-                application_id=application_id,
-                integration_id=integration_id,
-                session_id=self._next_number("sessions", dry),
-                profile=profile,
-            )
-        else:
-            events = commands.update_session(session, self._stamp(session), update, profile)
-        return self._commit(session, events, dry, allocations)
-
-    def _commit(
-        self,
-        session: Session | None,
-        events: list[SessionEvents],
-        dry: bool = False,
-        others: list[StoredEvents] | None = None,
-    ) -> Outcome:
-        sealed = codec.seal(session.digest if session else "", events)
-        after = fold(sealed, session)
-        assert after is not None
-        if sealed and not dry:
-            self.save(*sealed, *(others or []))
-            self.cache.put(after)
-            if log.isEnabledFor(logging.DEBUG):
-                tags = ", ".join(codec.tag_of(e) for e in sealed)
-                log.debug("session %r: recorded %s", after.integration_id, tags)
-        return Outcome(after, () if dry else tuple(sealed))
-
     def _profile(
         self,
         application_id: int,
         session: Session | None,
         profile_id: str | None,
-        allocations: list[StoredEvents],
+        fresh: bool,
         dry: bool,
-    ) -> Profile | None:
-        """Look up the profile an update names, registering it on first sight."""
+    ) -> tuple[Profile, list[StoredEvents]] | None:
+        """The profile an update names, and its registration event on first sight."""
         if not profile_id or (session is not None and session.profile_id == profile_id):
             return None
         key = profile_key(application_id, profile_id)
-        known = list(self.events.get(key, limit=1))
-        if known and isinstance(known[0], ProfileRegistered):
-            return Profile(number=known[0].profile_number, had_sessions=True)
-        number = self._next_number("profiles", dry)
-        allocations.append(
-            ProfileRegistered(
-                originator_id=key,
-                originator_version=1,
-                timestamp=_now(),
-                application_id=application_id,
-                profile_id=profile_id,
-                profile_number=number,
-            )
+        number = self._profiles.get(key)
+        if number is None and not fresh:
+            raise NotInMemory
+        if number is None:
+            known = list(self.events.get(key, limit=1))
+            if known and isinstance(known[0], ProfileRegistered):
+                number = self._profiles[key] = known[0].profile_number
+        if number is not None:
+            return Profile(number=number, had_sessions=True), []
+        number = self._next_number("profiles", fresh, dry)
+        registered = ProfileRegistered(
+            originator_id=key,
+            originator_version=1,
+            timestamp=_now(),
+            application_id=application_id,
+            profile_id=profile_id,
+            profile_number=number,
         )
-        return Profile(number=number, had_sessions=False)
+        return Profile(number=number, had_sessions=False), [registered]
 
-    def _next_number(self, name: str, dry: bool) -> int:
+    def _next_number(self, name: str, fresh: bool, dry: bool) -> int:
         """A number no other command gets: unique, positive, never reused; gaps allowed."""
+        if not fresh and not self.numbers.available(name):
+            raise NotInMemory  # the next block is reserved by a worker, not the event loop
         return self.numbers.peek(name) if dry else self.numbers.next(name)
 
     def _stamp(self, session: Session) -> Stamp:
@@ -300,14 +426,13 @@ class SessionStore(Application[UUID]):
                 return earlier
         return None
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Optimistic concurrency: a lost race is replayed on fresh state, then answered 409."""
-        for _ in range(ATTEMPTS):
-            try:
-                return attempt()
-            except RecordConflictError:
-                log.debug("concurrent write lost a race; retrying on fresh state")
-        raise ConcurrentUpdate()
+
+def _same_outcome(outcome: Outcome) -> Outcome:
+    return outcome
+
+
+def _with_last_return(outcome: Outcome) -> tuple[Outcome, Return]:
+    return outcome, outcome.session.returns[-1]
 
 
 def _now(after: datetime | None = None) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import sys
@@ -11,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import click
+import uvloop
 
 from sessionstore import auditing, codec, commands, config
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
@@ -36,8 +36,9 @@ def _settings() -> config.Settings:
 
 
 def _run(job: Coroutine[Any, Any, None]) -> None:
+    """Long-running parts run on uvloop, the event loop uvicorn itself picks when it can."""
     try:
-        asyncio.run(job)
+        uvloop.run(job)
     except BrokerError as error:
         raise click.ClickException(str(error)) from None
 

@@ -32,7 +32,14 @@ GROUP_PREFIX = "sessionstore"
 def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
     return QuietServer(
         uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
         )
     )
 

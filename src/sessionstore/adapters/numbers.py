@@ -41,6 +41,10 @@ class BlockNumbers:
             free = self._refilled(name)
             return free.popleft()
 
+    def available(self, name: str) -> bool:
+        """Whether `next` can answer from memory, without reserving a block."""
+        return bool(self._free.get(name))
+
     def peek(self, name: str) -> int:
         """The number `next` would give, without taking it (for dry runs)."""
         with self._lock:

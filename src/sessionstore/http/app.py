@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from asyncio import wrap_future
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -68,7 +69,8 @@ def create_app(
     """
 
     async def run(call: Callable[[], T]) -> T:
-        """The store is synchronous: run it in a worker thread, off the event loop."""
+        """Queries read the store: in a worker thread, off the event loop. Commands answer
+        through futures (the store plans them in memory and group-commits them)."""
         return await anyio.to_thread.run_sync(call)
 
     @put(SESSION_PATH)
@@ -79,10 +81,8 @@ def create_app(
         raw = await request.body()
         body = _update_decoder.decode(raw)
         require_numeric_amounts(raw)
-        outcome = await run(
-            lambda: store.update_session(
-                application, integration_id, body.customer_session, dry=is_dry
-            )
+        outcome = await wrap_future(
+            store.submit_update(application, integration_id, body.customer_session, dry=is_dry)
         )
         return json(integration_state(outcome.session, body.response_content, settings.account_id))
 
@@ -110,8 +110,8 @@ def create_app(
         is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
         body = _return_decoder.decode(await request.body())
-        outcome, record = await run(
-            lambda: store.return_items(
+        outcome, record = await wrap_future(
+            store.submit_return(
                 application,
                 integration_id,
                 body.return_.returned_cart_items,
@@ -127,7 +127,7 @@ def create_app(
     async def reopen_customer_session(request: AnyRequest) -> Response[bytes]:
         application = application_of(request, settings.api_keys)
         integration_id = _integration_id(request)
-        await run(lambda: store.reopen_session(application, integration_id))
+        await wrap_future(store.submit_reopen(application, integration_id))
         return json(ReopenSessionResponse())
 
     @get("/health")
