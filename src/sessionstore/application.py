@@ -5,28 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar, cast
-from uuid import NAMESPACE_URL, UUID, uuid5
+from typing import Any, TypeVar, cast
+from uuid import UUID
 
-import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    Mapper,
-    RecordConflictError,
-    StoredEvent,
-    Transcoder,
-)
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import EnvType
 
 from sessionstore import codec
+from sessionstore.attempts import Attempts, NotInMemory, Outcome, Plan
 from sessionstore.cache import SessionCache
 from sessionstore.domain import commands
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.commands import Profile, Stamp
-from sessionstore.domain.errors import ConcurrentUpdate, SessionNotFound
+from sessionstore.domain.errors import SessionNotFound
 from sessionstore.domain.events import (
     NumberAllocated,
     ProfileRegistered,
@@ -34,107 +27,18 @@ from sessionstore.domain.events import (
     SessionEvents,
     StoredEvents,
 )
+from sessionstore.domain.keys import profile_key, session_key
 from sessionstore.domain.returns import return_items
 from sessionstore.domain.session import Return, Session, fold
+from sessionstore.eventmapper import EventMapper
+from sessionstore.ports import WritePath
 
 log = logging.getLogger(__name__)
 _NOT_SESSION_EVENTS = (NumberAllocated, ProfileRegistered)
 
-NAMESPACE = uuid5(NAMESPACE_URL, "https://sessionstore.invalid/")
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-ATTEMPTS = 5
 T = TypeVar("T")
-
-
-def session_key(application_id: int, integration_id: str) -> UUID:
-    """The aggregate id: one session per (application, integration id) (decision 18)."""
-    return uuid5(NAMESPACE, f"session/{application_id}/{integration_id}")
-
-
-def profile_key(application_id: int, profile_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"profile/{application_id}/{profile_id}")
-
-
-def sequence_key(name: str) -> UUID:
-    """Where stores written before version 0.2 kept a sequence (`sequence.allocated` events)."""
-    return uuid5(NAMESPACE, f"sequence/{name}")
-
-
-SEQUENCES = ("sessions", "profiles", "returns")
-LEGACY_SEQUENCES = {name: sequence_key(name) for name in SEQUENCES}
-
-
-class Numbers(Protocol):
-    """Store-wide sequences that independent commands never conflict over (decision 22)."""
-
-    def next(self, name: str) -> int: ...
-    def peek(self, name: str) -> int: ...
-    def available(self, name: str) -> bool: ...
-
-
-class Committer(Protocol):
-    def submit(self, unit: Sequence[StoredEvent]) -> Future[Sequence[int]]: ...
-
-
-class WritePath(Protocol):
-    """What the storage adapter adds to eventsourcing's recorder: group commit and numbers."""
-
-    @property
-    def recorder(self) -> ApplicationRecorder: ...
-    @property
-    def numbers(self) -> Numbers: ...
-    @property
-    def committer(self) -> Committer: ...
-    def close(self) -> None: ...
-
-
-class _Unused(Transcoder):
-    """The mapper encodes Structs itself; eventsourcing's dict transcoder is never called."""
-
-    def encode(self, obj: Any) -> bytes:
-        raise NotImplementedError
-
-    def decode(self, data: bytes) -> Any:
-        raise NotImplementedError
-
-
-class EventMapper(Mapper[UUID]):
-    """Stores each event as its msgspec JSON (codec), with its tag as the eventsourcing topic."""
-
-    def __init__(self) -> None:
-        super().__init__(transcoder=_Unused())
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        return StoredEvent(
-            originator_id=domain_event.originator_id,
-            originator_version=domain_event.originator_version,
-            topic=codec.tag_of(domain_event),
-            state=codec.encode_event(domain_event),
-        )
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return codec.decode_event(stored_event.state)
-
-
-class Outcome(msgspec.Struct, frozen=True):
-    """A command's result: the session after it, and the events it recorded (none if dry)."""
-
-    session: Session
-    events: tuple[SessionEvents, ...]
-
-
-class NotInMemory(Exception):
-    """A command cannot be planned from memory alone: it must read (on a worker thread)."""
-
-
-@dataclass(frozen=True)
-class Plan(Generic[T]):
-    """A command worked out: the events to write, and how to answer once they are durable."""
-
-    after: Session
-    sealed: list[SessionEvents]
-    others: list[StoredEvents]
-    answer: Callable[[Outcome], T]
+WORKERS = 8  # threads that read; the PostgreSQL pool holds one connection more (the committer)
 
 
 class SessionStore(Application[UUID]):
@@ -150,12 +54,13 @@ class SessionStore(Application[UUID]):
         *,
         write_path: Callable[[ApplicationRecorder], WritePath],
         cache_size: int = 10_000,
-        workers: int = 8,
+        workers: int = WORKERS,
     ) -> None:
         self._make_write_path = write_path
         self.cache = SessionCache(cache_size)
         self._profiles: dict[UUID, int] = {}  # registrations never change: safe to keep
         self._workers = ThreadPoolExecutor(workers, thread_name_prefix="sessionstore")
+        self._attempts = Attempts(self._workers, self._write, self._written)
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -202,7 +107,7 @@ class SessionStore(Application[UUID]):
                 )
             return self._plan(session, events, profile[1] if profile else [], _same_outcome)
 
-        return self._attempt(plan, dry)
+        return self._attempts.run(plan, dry=dry)
 
     def return_items(
         self,
@@ -246,7 +151,7 @@ class SessionStore(Application[UUID]):
             )
             return self._plan(session, [returned], [], _with_last_return)
 
-        return self._attempt(plan, dry)
+        return self._attempts.run(plan, dry=dry)
 
     def reopen_session(self, application_id: int, integration_id: str) -> Outcome:
         return self.submit_reopen(application_id, integration_id).result()
@@ -259,9 +164,13 @@ class SessionStore(Application[UUID]):
             events = commands.reopen_session(session, self._stamp(session))
             return self._plan(session, events, [], _same_outcome)
 
-        return self._attempt(plan)
+        return self._attempts.run(plan)
 
     # -- queries: always read what is stored after the state in memory ---------------------
+
+    def query(self, read: Callable[[], T]) -> Future[T]:
+        """Run a read on the store's worker threads, whose connections the pool is sized for."""
+        return self._workers.submit(read)
 
     def get_session(
         self, application_id: int, integration_id: str, *, version: int | None = None
@@ -288,46 +197,6 @@ class SessionStore(Application[UUID]):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _attempt(self, plan: Callable[[bool], Plan[T]], dry: bool = False) -> Future[T]:
-        """Plan in memory on the calling thread, or read and plan on a worker; write; retry
-        on fresh state when another write to the same session came first, then give up: 409."""
-        answer: Future[T] = Future()
-
-        def attempt(fresh: bool, left: int) -> None:
-            try:
-                planned = plan(fresh)
-            except NotInMemory:
-                self._workers.submit(attempt, True, left)
-                return
-            except BaseException as error:
-                answer.set_exception(error)
-                return
-            if dry or not planned.sealed:
-                answer.set_result(planned.answer(Outcome(planned.after, ())))
-                return
-            stored = [self.mapper.to_stored_event(e) for e in (*planned.sealed, *planned.others)]
-            self.write_path.committer.submit(stored).add_done_callback(
-                lambda written: written_or_retried(written, planned, left)
-            )
-
-        def written_or_retried(written: Future[Any], planned: Plan[T], left: int) -> None:
-            error = written.exception()
-            if error is None:
-                answer.set_result(planned.answer(self._written(planned)))
-            elif isinstance(error, RecordConflictError) and left > 1:
-                log.debug("concurrent write lost a race; retrying on fresh state")
-                self._workers.submit(attempt, True, left - 1)
-            elif isinstance(error, RecordConflictError):
-                answer.set_exception(ConcurrentUpdate())
-            else:
-                answer.set_exception(error)
-
-        if dry:  # a dry run answers from what is stored, read on a worker
-            self._workers.submit(attempt, True, ATTEMPTS)
-        else:
-            attempt(False, ATTEMPTS)
-        return answer
-
     def _plan(
         self,
         session: Session | None,
@@ -339,6 +208,10 @@ class SessionStore(Application[UUID]):
         after = fold(sealed, session)
         assert after is not None
         return Plan(after, sealed, others, answer)
+
+    def _write(self, plan: Plan[Any]) -> Future[Sequence[int]]:
+        stored = [self.mapper.to_stored_event(e) for e in (*plan.sealed, *plan.others)]
+        return self.write_path.committer.submit(stored)
 
     def _written(self, plan: Plan[Any]) -> Outcome:
         self.cache.put(plan.after)

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from sessionstore import codec
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings, Settings
+from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.history import history_items
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.replay import Report, Summary, count_events, replay_from_kafka, replay_from_store

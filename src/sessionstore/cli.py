@@ -14,9 +14,9 @@ import uvloop
 
 from sessionstore import auditing, codec, commands, config
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
-from sessionstore.application import session_key
 from sessionstore.bootstrap import build_store
 from sessionstore.demo import run_demo
+from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.history import as_of
 from sessionstore.readmodels.projections import PROJECTIONS
 

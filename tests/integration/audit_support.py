@@ -18,13 +18,14 @@ from psycopg import sql
 from sessionstore import codec
 from sessionstore.adapters.kafka import Publisher
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.cli import main
 from sessionstore.config import KafkaSettings, eventstore_env, postgres_schema
 from sessionstore.consuming import Projector
 from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.events import ReturnedCartItem
+from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.relay import Relay
 from tests.integration.stream_support import caught_up, stored_versions, wait_until

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sessionstore import codec
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
 from sessionstore.domain.cart import AdditionalCost, CartItem
@@ -20,6 +20,7 @@ from sessionstore.domain.errors import (
     SessionNotFound,
 )
 from sessionstore.domain.events import SESSION_TAGS, ReturnedCartItem
+from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.v2 import render_v2
 from tests.integration.support import notifications
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from sessionstore.adapters.group_commit import GroupCommitter, GroupWriter, Outcome, Unit
+from sessionstore.adapters.group_commit import GroupCommitter, GroupWriter, Written, Unit
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -26,7 +26,7 @@ class Gate:
         self.open = threading.Event()
         self.groups: list[int] = []
 
-    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+    def write(self, units: Sequence[Unit]) -> list[Written]:
         if self.armed:
             self.armed = False
             self.open.wait(timeout=30)

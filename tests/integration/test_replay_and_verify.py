@@ -16,9 +16,10 @@ import pytest
 
 from sessionstore import codec
 from sessionstore.adapters.kafka import OutgoingRecord, Publisher, read_until_end
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings
 from sessionstore.domain.changes import SessionUpdate
+from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.projections import PROJECTIONS
 from tests.integration.audit_support import (
     all_caught_up,

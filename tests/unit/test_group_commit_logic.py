@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from sessionstore.adapters.group_commit import GroupCommitter, Outcome, Unit, accepted
+from sessionstore.adapters.group_commit import GroupCommitter, Written, Unit, accepted
 
 A, B = uuid.uuid4(), uuid.uuid4()
 
@@ -34,7 +34,7 @@ class Poisoned:
         self.poison = poison
         self.groups: list[int] = []
 
-    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+    def write(self, units: Sequence[Unit]) -> list[Written]:
         self.groups.append(len(units))
         if any(e.originator_id == self.poison for u in units for e in u):
             raise ValueError("cannot store this")
@@ -61,7 +61,7 @@ def test_a_group_failing_for_one_command_is_retried_one_by_one_so_only_that_comm
 
 def test_a_conflict_answer_is_an_integrity_error_the_application_retries() -> None:
     class Refusing:
-        def write(self, units: Sequence[Unit]) -> list[Outcome]:
+        def write(self, units: Sequence[Unit]) -> list[Written]:
             return [None for _ in units]
 
         def close(self) -> None:

@@ -14,7 +14,7 @@ from sessionstore.adapters.group_commit import (
     SqliteGroupWriter,
 )
 from sessionstore.adapters.numbers import BlockNumbers, postgres_numbers, sqlite_numbers
-from sessionstore.application import LEGACY_SEQUENCES
+from sessionstore.domain.keys import LEGACY_SEQUENCES
 
 
 class StorageWritePath:

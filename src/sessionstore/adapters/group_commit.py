@@ -36,14 +36,14 @@ log = logging.getLogger(__name__)
 MAX_GROUP = 500
 
 Unit = Sequence[StoredEvent]
-Outcome = Sequence[int] | None  # the notification ids, or None: a conflict
+Written = Sequence[int] | None  # the notification ids, or None: a conflict
 
 
 class GroupWriter(Protocol):
     """Writes a group of commands in one transaction; a command that no longer applies
     (another write to one of its aggregates came first) gets None and is not written."""
 
-    def write(self, units: Sequence[Unit]) -> list[Outcome]: ...
+    def write(self, units: Sequence[Unit]) -> list[Written]: ...
     def close(self) -> None: ...
 
 
@@ -159,7 +159,7 @@ class GroupCommitter:
                 pending.future.set_result(outcome)
 
 
-def _ids(units: Sequence[Unit], verdicts: list[bool], ids: Iterator[int]) -> list[Outcome]:
+def _ids(units: Sequence[Unit], verdicts: list[bool], ids: Iterator[int]) -> list[Written]:
     """Split the group's notification ids (in insertion order) back onto its units."""
     return [
         [next(ids) for _ in unit] if ok else None for unit, ok in zip(units, verdicts, strict=True)
@@ -184,7 +184,7 @@ class SqliteGroupWriter:
             "VALUES (?, ?, ?, ?)"
         )
 
-    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+    def write(self, units: Sequence[Unit]) -> list[Written]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")  # the write lock: no one writes between check and insert
         try:
@@ -227,7 +227,7 @@ class PostgresGroupWriter:
         ).format(table)
         self._notify = sql.SQL("NOTIFY {}").format(sql.Identifier(recorder.channel_name))
 
-    def write(self, units: Sequence[Unit]) -> list[Outcome]:
+    def write(self, units: Sequence[Unit]) -> list[Written]:
         recorder = self._recorder
         with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
             for statement in recorder.lock_table_statements:

@@ -7,16 +7,16 @@ from asyncio import wrap_future
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import anyio.to_thread
 import msgspec
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.exceptions import HTTPException
 
 from sessionstore import codec
 from sessionstore.adapters.readmodel_store import ReadModelStore
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.errors import DomainError, SessionNotFound
+from sessionstore.domain.keys import session_key
 from sessionstore.http import params
 from sessionstore.http.auth import application_of
 from sessionstore.http.errors import (
@@ -69,9 +69,9 @@ def create_app(
     """
 
     async def run(call: Callable[[], T]) -> T:
-        """Queries read the store: in a worker thread, off the event loop. Commands answer
+        """Queries read the store on its worker threads, off the event loop. Commands answer
         through futures (the store plans them in memory and group-commits them)."""
-        return await anyio.to_thread.run_sync(call)
+        return await wrap_future(store.query(call))
 
     @put(SESSION_PATH)
     async def update_customer_session_v2(request: AnyRequest) -> Response[bytes]:

@@ -1,0 +1,33 @@
+"""What the application needs of the storage adapter beyond eventsourcing's recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+
+
+class Numbers(Protocol):
+    """Store-wide sequences that independent commands never conflict over (decision 22)."""
+
+    def next(self, name: str) -> int: ...
+    def peek(self, name: str) -> int: ...
+    def available(self, name: str) -> bool: ...
+
+
+class Committer(Protocol):
+    def submit(self, unit: Sequence[StoredEvent]) -> Future[Sequence[int]]: ...
+
+
+class WritePath(Protocol):
+    """What the storage adapter adds to eventsourcing's recorder: group commit and numbers."""
+
+    @property
+    def recorder(self) -> ApplicationRecorder: ...
+    @property
+    def numbers(self) -> Numbers: ...
+    @property
+    def committer(self) -> Committer: ...
+    def close(self) -> None: ...
