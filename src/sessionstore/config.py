@@ -114,9 +114,9 @@ def eventstore_env(url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_SCHEMA": postgres_schema(url),
-            # the store's read workers, its committer, and a few for the relay and tools
-            "POSTGRES_POOL_SIZE": "12",
-            "POSTGRES_MAX_OVERFLOW": "4",
+            # two kept open; up to the store's 8 read workers, its committer and a few more
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "12",
         }
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///path or postgresql://user@host/db"

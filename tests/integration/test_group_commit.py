@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from sessionstore.adapters.group_commit import GroupCommitter, GroupWriter, Written, Unit
+from sessionstore.adapters.group_commit import GroupCommitter, GroupWriter, Unit, Written
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from sessionstore.adapters.group_commit import GroupCommitter, Written, Unit, accepted
+from sessionstore.adapters.group_commit import GroupCommitter, Unit, Written, accepted
 
 A, B = uuid.uuid4(), uuid.uuid4()
 
