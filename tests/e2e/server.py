@@ -27,10 +27,12 @@ def executable() -> str:
 
 
 class Server:
-    """One `sessionstore serve` process on a SQLite file; its output goes to a log file."""
+    """One `sessionstore serve` process on a SQLite file (or the database URL given); its
+    output goes to a log file beside the file."""
 
-    def __init__(self, database: Path, api_keys: str) -> None:
+    def __init__(self, database: Path, api_keys: str, database_url: str = "") -> None:
         self.database = database
+        self.database_url = database_url or f"sqlite:///{database}"
         self.api_keys = api_keys
         self.log = database.with_suffix(".log")
         self.process: subprocess.Popen[bytes] | None = None
@@ -40,7 +42,8 @@ class Server:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
         env |= {
-            "SESSIONSTORE_DATABASE_URL": f"sqlite:///{self.database}",
+            "SESSIONSTORE_DATABASE_URL": self.database_url,
+            "SESSIONSTORE_READMODEL_URL": f"sqlite:///{self.database.with_suffix('.rm.db')}",
             "SESSIONSTORE_API_KEYS": self.api_keys,
         }
         with self.log.open("ab") as log:
