@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -27,9 +29,32 @@ def prepare_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.root.level))
+
+
+@contextlib.contextmanager
+def creating_tables(url: str) -> Iterator[None]:
+    """Processes that start together take turns creating tables: PostgreSQL's
+    `CREATE ... IF NOT EXISTS` fails when two sessions run it at once (pg_type races)."""
+    if "SQLITE_DBNAME" in eventstore_env(url):
+        yield  # SQLite serialises DDL under its own write lock
+        return
+    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext('sessionstore.tables'))")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('sessionstore.tables'))")
+
+
 def build_store(settings: Settings) -> SessionStore:
-    prepare_database(settings.database_url)
-    store = SessionStore(env=eventstore_env(settings.database_url), write_path=write_path)
+    with creating_tables(settings.database_url):
+        prepare_database(settings.database_url)
+        store = SessionStore(env=eventstore_env(settings.database_url), write_path=write_path)
     log.info("event store ready at %s", _redacted(settings.database_url))
     return store
 

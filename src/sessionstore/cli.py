@@ -14,7 +14,7 @@ import uvloop
 
 from sessionstore import auditing, codec, commands, config
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
-from sessionstore.bootstrap import build_store
+from sessionstore.bootstrap import build_store, configure_logging
 from sessionstore.demo import run_demo
 from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.history import as_of
@@ -28,10 +28,7 @@ def _settings() -> config.Settings:
         settings = config.load()
     except config.ConfigError as error:
         raise click.UsageError(str(error)) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.root.level))
+    configure_logging(settings)
     return settings
 
 
@@ -83,9 +80,21 @@ def run(host: str, port: int, demo: bool) -> None:
 @main.command()
 @host_option
 @port_option
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (2 on a two-core machine nearly doubles the "
+    "write rate on SQLite; each keeps its own sessions in memory).",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the Integration API, the read models and the Management API sessions."""
-    _run(commands.serve(_settings(), host, port))
+    settings = _settings()
+    if workers == 1:
+        _run(commands.serve(settings, host, port))
+    else:
+        commands.serve_workers(host, port, workers)
 
 
 @main.command()

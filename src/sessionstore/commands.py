@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import anyio.to_thread
 import uvicorn
 from litestar import Litestar
 
-from sessionstore.bootstrap import build_store
-from sessionstore.config import Settings
+from sessionstore.bootstrap import build_store, configure_logging
+from sessionstore.config import Settings, load
 from sessionstore.demo import run_demo
 from sessionstore.http.app import create_app
 from sessionstore.runtime import (
@@ -29,19 +30,18 @@ log = logging.getLogger(__name__)
 GROUP_PREFIX = "sessionstore"
 
 
+UVICORN: dict[str, Any] = {  # uvloop and httptools: what the field runs for speed
+    "loop": "uvloop",
+    "http": "httptools",
+    "log_level": "warning",
+    "access_log": False,
+    "proxy_headers": False,
+    "lifespan": "on",
+}
+
+
 def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
-    return QuietServer(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
-    )
+    return QuietServer(uvicorn.Config(app, host=host, port=port, **UVICORN))
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
@@ -54,6 +54,33 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     for rm in readmodels.values():
         rm.close()
     store.close()
+
+
+def serve_workers(host: str, port: int, workers: int) -> None:
+    """`serve --workers N`: uvicorn's supervisor runs N processes of `worker_app` on one port."""
+    log.info("serving the Integration API on http://%s:%d with %d workers", host, port, workers)
+    uvicorn.run(
+        "sessionstore.commands:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        **UVICORN,
+    )
+
+
+def worker_app() -> Litestar:
+    """One worker process's app: its own store and read-model connections, closed at exit."""
+    settings = load()
+    configure_logging(settings)
+    store, readmodels = build_store(settings), open_readmodels(settings)
+
+    def close() -> None:
+        for rm in readmodels.values():
+            rm.close()
+        store.close()
+
+    return create_app(store, settings, readmodels=readmodels, on_shutdown=[close])
 
 
 async def relay(settings: Settings) -> None:

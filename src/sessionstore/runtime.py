@@ -18,6 +18,7 @@ from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import Publisher, ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore
+from sessionstore.bootstrap import creating_tables
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
 from sessionstore.readmodels.projections import PROJECTIONS
@@ -59,10 +60,11 @@ async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
 def open_readmodels(
     settings: Settings, names: list[str] | None = None, prefix: str = ""
 ) -> dict[str, ReadModelStore]:
-    return {
-        name: ReadModelStore(open_database(settings.readmodel_url), PROJECTIONS[name], prefix)
-        for name in names or list(PROJECTIONS)
-    }
+    with creating_tables(settings.readmodel_url):
+        return {
+            name: ReadModelStore(open_database(settings.readmodel_url), PROJECTIONS[name], prefix)
+            for name in names or list(PROJECTIONS)
+        }
 
 
 async def run_relay(

@@ -30,8 +30,11 @@ class Server:
     """One `sessionstore serve` process on a SQLite file (or the database URL given); its
     output goes to a log file beside the file."""
 
-    def __init__(self, database: Path, api_keys: str, database_url: str = "") -> None:
+    def __init__(
+        self, database: Path, api_keys: str, database_url: str = "", workers: int = 1
+    ) -> None:
         self.database = database
+        self.workers = workers
         self.database_url = database_url or f"sqlite:///{database}"
         self.api_keys = api_keys
         self.log = database.with_suffix(".log")
@@ -48,7 +51,16 @@ class Server:
         }
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [
+                    executable(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(self.workers),
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

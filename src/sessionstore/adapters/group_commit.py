@@ -13,6 +13,7 @@ another reason is isolated by committing the group's commands one by one.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import queue
 import sqlite3
@@ -172,29 +173,43 @@ def _text(originator_id: UUID | str) -> str:
 
 
 class SqliteGroupWriter:
-    """Group writes on a SQLite file, over a connection owned by the committer thread."""
+    """Group writes on a SQLite file, over a connection owned by the committer thread.
+
+    The committers of several processes (`serve --workers N`) take turns through an flock on
+    `<file>.writer-lock` before SQLite's own write lock: a waiting process is woken the
+    moment the other commits, where SQLite's busy handler would sleep and poll. The lock
+    dies with its process.
+    """
 
     def __init__(self, path: str, table: str) -> None:
         self._conn = sqlite3.connect(
             path, isolation_level=None, timeout=30, check_same_thread=False
         )
+        self._turns = open(f"{path}.writer-lock", "a")  # noqa: SIM115 - held for the writer's life
         self._table = table
         self._insert = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "VALUES (?, ?, ?, ?)"
         )
+        self._version = (
+            f"SELECT originator_version FROM {table} WHERE originator_id = ? "
+            "ORDER BY originator_version DESC LIMIT 1"
+        )
 
     def write(self, units: Sequence[Unit]) -> list[Written]:
+        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        try:
+            return self._write(units)
+        finally:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
+
+    def _write(self, units: Sequence[Unit]) -> list[Written]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")  # the write lock: no one writes between check and insert
         try:
             keys = sorted({_text(e.originator_id) for u in units for e in u})
-            rows = conn.execute(
-                f"SELECT originator_id, MAX(originator_version) FROM {self._table} "
-                f"WHERE originator_id IN ({','.join('?' * len(keys))}) GROUP BY originator_id",
-                keys,
-            ).fetchall()
-            verdicts = accepted(units, {UUID(key): version for key, version in rows})
+            rows = [(key, self._latest(key)) for key in keys]
+            verdicts = accepted(units, {UUID(key): v for key, v in rows if v is not None})
             ids: list[int] = []
             for unit, ok in zip(units, verdicts, strict=True):
                 for e in unit if ok else ():
@@ -206,8 +221,14 @@ class SqliteGroupWriter:
             raise
         return _ids(units, verdicts, iter(ids))
 
+    def _latest(self, key: str) -> int | None:
+        """The latest version, read backwards on the primary key: flat in history length."""
+        row = self._conn.execute(self._version, (key,)).fetchone()
+        return None if row is None else int(row[0])
+
     def close(self) -> None:
         self._conn.close()
+        self._turns.close()
 
 
 class PostgresGroupWriter:
@@ -216,9 +237,10 @@ class PostgresGroupWriter:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self._recorder = recorder
         table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
-        self._versions = sql.SQL(
-            "SELECT originator_id, MAX(originator_version) AS v FROM {} "
-            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        self._versions = sql.SQL(  # one backward index probe per aggregate: flat in history
+            "SELECT k AS originator_id, (SELECT originator_version FROM {} "
+            "WHERE originator_id = k ORDER BY originator_version DESC LIMIT 1) AS v "
+            "FROM unnest(%s::uuid[]) AS k"
         ).format(table)
         self._insert = sql.SQL(
             "INSERT INTO {} (originator_id, originator_version, topic, state) "
@@ -234,7 +256,8 @@ class PostgresGroupWriter:
                 cur.execute(statement, prepare=True)
             keys = list({e.originator_id for u in units for e in u})
             cur.execute(self._versions, (keys,), prepare=True)
-            verdicts = accepted(units, {row["originator_id"]: row["v"] for row in cur.fetchall()})
+            latest = {row["originator_id"]: row["v"] for row in cur.fetchall() if row["v"]}
+            verdicts = accepted(units, latest)
             rows = [e for unit, ok in zip(units, verdicts, strict=True) if ok for e in unit]
             ids: list[int] = []
             if rows:

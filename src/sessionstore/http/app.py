@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from asyncio import wrap_future
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -62,6 +62,7 @@ def create_app(
     *,
     readmodels: dict[str, ReadModelStore] | None = None,
     parts: Parts | None = None,
+    on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Litestar:
     """The Integration API; with `readmodels`, also the read endpoints over the projections.
 
@@ -161,6 +162,7 @@ def create_app(
             HTTPException: _http_exception,
             Exception: _unexpected,
         },
+        on_shutdown=list(on_shutdown),
         openapi_config=None,
         logging_config=None,
     )
