@@ -1,12 +1,16 @@
-"""Write-side throughput: commands on SQLite and PostgreSQL against the pure domain's speed.
+"""Benchmarks; every figure is a ratio against a baseline measured in the same run.
 
-The baseline is folding the same events in memory (no I/O), measured in the same run, so the
-ratios say what storage costs and stay comparable between machines.
+- write: commands on SQLite and PostgreSQL against folding the same events in memory (no I/O),
+  so the ratios say what storage costs and stay comparable between machines;
+- replay: rebuilding the three read models from 100k stored events against the in-memory fold;
+- http: a real `sessionstore serve` under HTTP load against plain eventsourcing saves on the
+  same backend (see benchmarks/write_path.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -14,11 +18,13 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
+import psycopg
+from psycopg import sql
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from benchmarks import replay
+from benchmarks import backends, replay, write_path
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -28,6 +34,7 @@ from sessionstore.domain.events import SessionEvents
 from sessionstore.domain.session import fold
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+PARTS = ("write", "replay", "http")
 
 
 def _update(n: int) -> SessionUpdate:
@@ -58,30 +65,91 @@ def _measure(run: Callable[[], float]) -> tuple[float, float]:
 
 
 def main() -> None:
+    args = _parser().parse_args()
+    parts = args.only or list(PARTS)
+    if "write" in parts:
+        _write_side(args)
+    if "replay" in parts:
+        _replay(args)
+    if "http" in parts and not write_path.run(_http_options(args), write_path.console()):
+        sys.exit(1)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable); default: all of " + ", ".join(PARTS),
+    )
+    parser.add_argument("--postgres", default=POSTGRES, help="PostgreSQL database to use")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--updates", type=int, default=5)
     parser.add_argument("--replay-events", type=int, default=100_000)
-    args = parser.parse_args()
+    http = write_path.Options()
+    parser.add_argument(
+        "--http-backends",
+        type=_backends,
+        default=http.backends,
+        help="comma-separated, of " + ", ".join(backends.OPENERS),
+    )
+    parser.add_argument("--http-clients", type=int, default=http.clients)
+    parser.add_argument(
+        "--http-duration",
+        type=float,
+        default=http.duration,
+        help="seconds of the closed loop and of the open loop, each",
+    )
+    parser.add_argument(
+        "--http-history", type=int, default=http.late, help="the late version of the history"
+    )
+    return parser
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in backends.OPENERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(backends.OPENERS)}")
+    return names
+
+
+def _http_options(args: argparse.Namespace) -> write_path.Options:
+    return write_path.Options(
+        backends=args.http_backends,
+        postgres=args.postgres,
+        clients=args.http_clients,
+        duration=args.http_duration,
+        open_duration=args.http_duration,
+        late=args.http_history,
+    )
+
+
+def _write_side(args: argparse.Namespace) -> None:
     commands = args.sessions * (args.updates + 1)
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = build_store(Settings(database_url=f"sqlite:///{tmp}/bench.db"))
-        postgres = build_store(
-            Settings(database_url=f"{POSTGRES}?schema=bench_{uuid.uuid4().hex[:8]}")
-        )
-        rows = {
-            "sqlite file": _measure(lambda: _drive(sqlite, args.sessions, args.updates, "sqlite")),
-            "postgresql": _measure(
-                lambda: _drive(postgres, args.sessions, args.updates, "postgres")
-            ),
-        }
-        histories = [
-            sqlite.session_events(sqlite.get_session(1, f"bench-{s}").key)
-            for s in range(args.sessions)
-        ]
-        baseline = _measure(lambda: _fold_all(histories))
-        sqlite.close()
-        postgres.close()
+        postgres = build_store(Settings(database_url=f"{args.postgres}?schema={schema}"))
+        try:
+            rows = {
+                "sqlite file": _measure(
+                    lambda: _drive(sqlite, args.sessions, args.updates, "sqlite")
+                ),
+                "postgresql": _measure(
+                    lambda: _drive(postgres, args.sessions, args.updates, "postgres")
+                ),
+            }
+            histories = [
+                sqlite.session_events(sqlite.get_session(1, f"bench-{s}").key)
+                for s in range(args.sessions)
+            ]
+            baseline = _measure(lambda: _fold_all(histories))
+        finally:
+            sqlite.close()
+            postgres.close()
+            _drop_schema(args.postgres, schema)
     table = Table(title=f"{commands} commands on {args.sessions} sessions")
     for column in ("part", "seconds", "ratio to baseline", "peak MB"):
         table.add_column(column)
@@ -89,6 +157,14 @@ def main() -> None:
     for name, (seconds, peak) in rows.items():
         table.add_row(name, f"{seconds:.3f}", f"{seconds / baseline[0]:.1f}", f"{peak:.1f}")
     Console().print(table)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _replay(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = build_store(Settings(database_url=f"sqlite:///{tmp}/replay.db"))
         summary, fold_seconds = replay.replay(store, f"sqlite:///{tmp}/rm.db", args.replay_events)

@@ -13,13 +13,14 @@ from decimal import Decimal
 from rich.progress import Progress
 
 from sessionstore import codec
-from sessionstore.application import SessionStore, session_key
+from sessionstore.application import SessionStore
 from sessionstore.auditing import progress, targets
 from sessionstore.domain import commands
 from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.commands import Stamp
 from sessionstore.domain.events import SessionEvents
+from sessionstore.domain.keys import session_key
 from sessionstore.domain.session import fold
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.replay import Summary, replay_from_store
