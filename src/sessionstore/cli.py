@@ -13,6 +13,7 @@ import click
 import uvloop
 
 from sessionstore import auditing, codec, commands, config
+from sessionstore import workers as workers_module
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
 from sessionstore.bootstrap import build_store, configure_logging
 from sessionstore.demo import run_demo
@@ -94,7 +95,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
         _run(commands.serve(settings, host, port))
     else:
-        commands.serve_workers(host, port, workers)
+        workers_module.serve_workers(host, port, workers)
 
 
 @main.command()

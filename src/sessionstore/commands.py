@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import anyio.to_thread
 import uvicorn
 from litestar import Litestar
 
-from sessionstore.bootstrap import build_store, configure_logging
-from sessionstore.config import Settings, load
+from sessionstore.bootstrap import build_store
+from sessionstore.config import Settings
 from sessionstore.demo import run_demo
 from sessionstore.http.app import create_app
 from sessionstore.runtime import (
@@ -44,43 +45,20 @@ def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
     return QuietServer(uvicorn.Config(app, host=host, port=port, **UVICORN))
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+async def serve(
+    settings: Settings, host: str, port: int, sock: socket.socket | None = None
+) -> None:
+    """The HTTP API; on `sock` when given (a worker of `serve --workers N`)."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     store, readmodels = build_store(settings), open_readmodels(settings)
     app = create_app(store, settings, readmodels=readmodels, parts=parts)
     log.info("serving the Integration API on http://%s:%d", host, port)
-    await run_parts(run_server(parts, _server(app, host, port), stop))
+    server = _server(app, host, port)
+    await run_parts(run_server(parts, server, stop, [sock] if sock else None))
     for rm in readmodels.values():
         rm.close()
     store.close()
-
-
-def serve_workers(host: str, port: int, workers: int) -> None:
-    """`serve --workers N`: uvicorn's supervisor runs N processes of `worker_app` on one port."""
-    log.info("serving the Integration API on http://%s:%d with %d workers", host, port, workers)
-    uvicorn.run(
-        "sessionstore.commands:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **UVICORN,
-    )
-
-
-def worker_app() -> Litestar:
-    """One worker process's app: its own store and read-model connections, closed at exit."""
-    settings = load()
-    configure_logging(settings)
-    store, readmodels = build_store(settings), open_readmodels(settings)
-
-    def close() -> None:
-        for rm in readmodels.values():
-            rm.close()
-        store.close()
-
-    return create_app(store, settings, readmodels=readmodels, on_shutdown=[close])
 
 
 async def relay(settings: Settings) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import uvicorn
@@ -107,9 +108,14 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-async def run_server(parts: Parts, server: uvicorn.Server, stop: asyncio.Event) -> None:
+async def run_server(
+    parts: Parts,
+    server: uvicorn.Server,
+    stop: asyncio.Event,
+    sockets: list[socket.socket] | None = None,
+) -> None:
     async def run() -> None:
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets))
         while not server.started and not task.done():
             await asyncio.sleep(0.05)  # uvicorn's own readiness flag
         parts.states["http"] = "running"

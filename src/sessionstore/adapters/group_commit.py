@@ -14,6 +14,7 @@ another reason is isolated by committing the group's commands one by one.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import queue
 import sqlite3
@@ -167,6 +168,13 @@ def _ids(units: Sequence[Unit], verdicts: list[bool], ids: Iterator[int]) -> lis
     ]
 
 
+Row = tuple[str, int, str, bytes]
+
+
+def _columns(event: StoredEvent) -> tuple[int, str, bytes]:
+    return event.originator_version, event.topic, event.state
+
+
 def _text(originator_id: UUID | str) -> str:
     """How eventsourcing's SQLite recorder stores an aggregate id."""
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
@@ -191,40 +199,37 @@ class SqliteGroupWriter:
             f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "VALUES (?, ?, ?, ?)"
         )
-        self._version = (
-            f"SELECT originator_version FROM {table} WHERE originator_id = ? "
-            "ORDER BY originator_version DESC LIMIT 1"
+        self._versions = (  # one backward probe of the primary key per aggregate
+            f"SELECT k.value, (SELECT originator_version FROM {table} "
+            "WHERE originator_id = k.value ORDER BY originator_version DESC LIMIT 1) "
+            "FROM json_each(?) AS k"
         )
 
     def write(self, units: Sequence[Unit]) -> list[Written]:
-        fcntl.flock(self._turns, fcntl.LOCK_EX)
+        rows = [[(_text(e.originator_id), *_columns(e)) for e in unit] for unit in units]
+        keys = json.dumps(sorted({row[0] for unit in rows for row in unit}))
+        fcntl.flock(self._turns, fcntl.LOCK_EX)  # as little work as possible from here on
         try:
-            return self._write(units)
+            return self._write(units, rows, keys)
         finally:
             fcntl.flock(self._turns, fcntl.LOCK_UN)
 
-    def _write(self, units: Sequence[Unit]) -> list[Written]:
+    def _write(self, units: Sequence[Unit], rows: list[list[Row]], keys: str) -> list[Written]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")  # the write lock: no one writes between check and insert
         try:
-            keys = sorted({_text(e.originator_id) for u in units for e in u})
-            rows = [(key, self._latest(key)) for key in keys]
-            verdicts = accepted(units, {UUID(key): v for key, v in rows if v is not None})
-            ids: list[int] = []
-            for unit, ok in zip(units, verdicts, strict=True):
-                for e in unit if ok else ():
-                    row = (_text(e.originator_id), e.originator_version, e.topic, e.state)
-                    ids.append(conn.execute(self._insert, row).lastrowid or 0)
+            latest = dict(conn.execute(self._versions, (keys,)).fetchall())
+            verdicts = accepted(units, {UUID(k): v for k, v in latest.items() if v is not None})
+            chosen = [row for unit, ok in zip(rows, verdicts, strict=True) if ok for row in unit]
+            conn.executemany(self._insert, chosen)
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return _ids(units, verdicts, iter(ids))
-
-    def _latest(self, key: str) -> int | None:
-        """The latest version, read backwards on the primary key: flat in history length."""
-        row = self._conn.execute(self._version, (key,)).fetchone()
-        return None if row is None else int(row[0])
+        # SQLite gives each new row the table's highest rowid + 1: one transaction's rows
+        # are numbered consecutively, up to the last one inserted
+        return _ids(units, verdicts, iter(range(last - len(chosen) + 1, last + 1)))
 
     def close(self) -> None:
         self._conn.close()
