@@ -209,9 +209,11 @@ class SessionStore(Application[UUID]):
         assert after is not None
         return Plan(after, sealed, others, answer)
 
-    def _write(self, plan: Plan[Any]) -> Future[Sequence[int]]:
+    def _write(
+        self, plan: Plan[Any], done: Callable[[Sequence[int] | BaseException], None]
+    ) -> None:
         stored = [self.mapper.to_stored_event(e) for e in (*plan.sealed, *plan.others)]
-        return self.write_path.committer.submit(stored)
+        self.write_path.committer.submit(stored, done)
 
     def _written(self, plan: Plan[Any]) -> Outcome:
         self.cache.put(plan.after)

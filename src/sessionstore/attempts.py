@@ -10,7 +10,7 @@ for the database, and a command that finds everything in memory costs no thread 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -21,6 +21,7 @@ from eventsourcing.persistence import RecordConflictError
 from sessionstore.domain.errors import ConcurrentUpdate
 from sessionstore.domain.events import SessionEvents, StoredEvents
 from sessionstore.domain.session import Session
+from sessionstore.ports import Done
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
@@ -52,7 +53,7 @@ class Attempts:
     def __init__(
         self,
         workers: Executor,
-        write: Callable[[Plan[Any]], Future[Any]],
+        write: Callable[[Plan[Any], Done], None],
         written: Callable[[Plan[Any]], Outcome],
     ) -> None:
         self._workers = workers
@@ -87,19 +88,17 @@ class Attempts:
         if not planned.sealed:
             answer.set_result(planned.answer(Outcome(planned.after, ())))
             return
-        self._write(planned).add_done_callback(
-            lambda written: self._answer(answer, plan, planned, written, left)
-        )
+        self._write(planned, lambda written: self._answer(answer, plan, planned, written, left))
 
     def _answer(
         self,
         answer: Future[T],
         plan: Callable[[bool], Plan[T]],
         planned: Plan[T],
-        written: Future[Any],
+        written: Sequence[int] | BaseException,
         left: int,
     ) -> None:
-        error = written.exception()
+        error = written if isinstance(written, BaseException) else None
         if isinstance(error, RecordConflictError) and left > 1:
             log.debug("a write to the same session came first; planning again on fresh state")
             self._on_worker(answer, plan, left - 1)

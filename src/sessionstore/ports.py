@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -17,8 +16,12 @@ class Numbers(Protocol):
     def available(self, name: str) -> bool: ...
 
 
+Done = Callable[[Sequence[int] | BaseException], None]
+"""Told once a command's events are durable (their notification ids), or why they are not."""
+
+
 class Committer(Protocol):
-    def submit(self, unit: Sequence[StoredEvent]) -> Future[Sequence[int]]: ...
+    def submit(self, unit: Sequence[StoredEvent], done: Done) -> None: ...
 
 
 class WritePath(Protocol):

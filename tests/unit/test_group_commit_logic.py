@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -27,6 +28,20 @@ def test_a_command_over_two_aggregates_is_refused_whole_when_either_moved_on() -
     assert accepted([unit((A, 1), (B, 1))], {B: 1}) == [False]
 
 
+def submitted(committer: GroupCommitter, command: Unit) -> Future[Sequence[int]]:
+    """Hand a command in without waiting; the future holds what the committer answers."""
+    answer: Future[Sequence[int]] = Future()
+
+    def done(result: Sequence[int] | BaseException) -> None:
+        if isinstance(result, BaseException):
+            answer.set_exception(result)
+        else:
+            answer.set_result(result)
+
+    committer.submit(command, done)
+    return answer
+
+
 class Poisoned:
     """Fails a whole group that holds the poisoned aggregate, like a database error would."""
 
@@ -47,7 +62,7 @@ class Poisoned:
 def test_a_group_failing_for_one_command_is_retried_one_by_one_so_only_that_command_fails() -> None:
     writer = Poisoned(poison=B)
     committer = GroupCommitter(writer)
-    pending = [committer.submit(u) for u in (unit((A, 1)), unit((B, 1)), unit((A, 2)))]
+    pending = [submitted(committer, u) for u in (unit((A, 1)), unit((B, 1)), unit((A, 2)))]
     try:
         committer.wait_until(taken=3)
     finally:

@@ -19,7 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 from uuid import UUID
@@ -69,10 +69,21 @@ def accepted(units: Sequence[Unit], current: dict[Any, int]) -> list[bool]:
     return verdicts
 
 
+Done = Callable[[Sequence[int] | BaseException], None]  # the ids, or why it was not written
+
+
 class _Pending:
-    def __init__(self, unit: Unit) -> None:
+    __slots__ = ("done", "unit")
+
+    def __init__(self, unit: Unit, done: Done) -> None:
         self.unit = unit
-        self.future: Future[Sequence[int]] = Future()
+        self.done = done
+
+    def answer(self, result: Sequence[int] | BaseException) -> None:
+        try:
+            self.done(result)
+        except Exception:  # a caller's bug must not stop the committer
+            log.exception("answering a committed command failed")
 
 
 class GroupCommitter:
@@ -91,16 +102,18 @@ class GroupCommitter:
 
     def commit(self, unit: Unit) -> Sequence[int]:
         """Write one command's events; raises IntegrityError if another write came first."""
-        return self.submit(unit).result()
+        written: Future[Sequence[int]] = Future()
+        self.submit(unit, lambda result: _settle(written, result))
+        return written.result()
 
-    def submit(self, unit: Unit) -> Future[Sequence[int]]:
-        """Hand a command's events in; the future is answered once its group is written."""
-        pending = _Pending(unit)
+    def submit(self, unit: Unit, done: Done) -> None:
+        """Hand a command's events in; `done` is called (on the committer's thread) with the
+        notification ids once its group is durable, or with the error that refused it."""
+        pending = _Pending(unit, done)
         with self._progress:
             self.submitted += 1
             self._queue.put(pending)
             self._progress.notify_all()
-        return pending.future
 
     def wait_until(self, *, submitted: int = 0, taken: int = 0, timeout: float = 30) -> None:
         """Block until that many commands were handed in and taken into groups."""
@@ -149,16 +162,21 @@ class GroupCommitter:
                 for pending in group:
                     self._answer([pending])
                 return
-            group[0].future.set_exception(error)
+            group[0].answer(error)
             return
         self.groups += 1
         for pending, outcome in zip(group, outcomes, strict=True):
             if outcome is None:
-                pending.future.set_exception(
-                    IntegrityError("another write to this aggregate came first")
-                )
+                pending.answer(IntegrityError("another write to this aggregate came first"))
             else:
-                pending.future.set_result(outcome)
+                pending.answer(outcome)
+
+
+def _settle(future: Future[Sequence[int]], result: Sequence[int] | BaseException) -> None:
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
 
 
 def _ids(units: Sequence[Unit], verdicts: list[bool], ids: Iterator[int]) -> list[Written]:
