@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -15,7 +15,7 @@ from eventsourcing.utils import EnvType
 
 from sessionstore import codec
 from sessionstore.attempts import Attempts, NotInMemory, Outcome, Plan
-from sessionstore.cache import SessionCache
+from sessionstore.cache import KnownProfiles, SessionCache
 from sessionstore.domain import commands
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.commands import Profile, Stamp
@@ -31,7 +31,7 @@ from sessionstore.domain.keys import profile_key, session_key
 from sessionstore.domain.returns import return_items
 from sessionstore.domain.session import Return, Session, fold
 from sessionstore.eventmapper import EventMapper
-from sessionstore.ports import WritePath
+from sessionstore.ports import Done, WritePath
 
 log = logging.getLogger(__name__)
 _NOT_SESSION_EVENTS = (NumberAllocated, ProfileRegistered)
@@ -58,7 +58,7 @@ class SessionStore(Application[UUID]):
     ) -> None:
         self._make_write_path = write_path
         self.cache = SessionCache(cache_size)
-        self._profiles: dict[UUID, int] = {}  # registrations never change: safe to keep
+        self._profiles = KnownProfiles(cache_size * 10)
         self._workers = ThreadPoolExecutor(workers, thread_name_prefix="sessionstore")
         self._attempts = Attempts(self._workers, self._write, self._written)
         super().__init__(env)
@@ -209,9 +209,7 @@ class SessionStore(Application[UUID]):
         assert after is not None
         return Plan(after, sealed, others, answer)
 
-    def _write(
-        self, plan: Plan[Any], done: Callable[[Sequence[int] | BaseException], None]
-    ) -> None:
+    def _write(self, plan: Plan[Any], done: Done) -> None:
         stored = [self.mapper.to_stored_event(e) for e in (*plan.sealed, *plan.others)]
         self.write_path.committer.submit(stored, done)
 
@@ -219,7 +217,7 @@ class SessionStore(Application[UUID]):
         self.cache.put(plan.after)
         for other in plan.others:
             if isinstance(other, ProfileRegistered):
-                self._profiles[other.originator_id] = other.profile_number
+                self._profiles.put(other.originator_id, other.profile_number)
         if log.isEnabledFor(logging.DEBUG):
             tags = ", ".join(codec.tag_of(e) for e in plan.sealed)
             log.debug("session %r: recorded %s", plan.after.integration_id, tags)
@@ -269,7 +267,8 @@ class SessionStore(Application[UUID]):
         if number is None:
             known = list(self.events.get(key, limit=1))
             if known and isinstance(known[0], ProfileRegistered):
-                number = self._profiles[key] = known[0].profile_number
+                number = known[0].profile_number
+                self._profiles.put(key, number)
         if number is not None:
             return Profile(number=number, had_sessions=True), []
         number = self._next_number("profiles", fresh, dry)

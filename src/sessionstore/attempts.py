@@ -50,6 +50,9 @@ class Plan(Generic[T]):
 
 
 class Attempts:
+    """Runs plans: `write` hands a plan's events to the committer, `written` records a
+    plan that became durable (the state in memory) and makes its Outcome."""
+
     def __init__(
         self,
         workers: Executor,
@@ -79,8 +82,11 @@ class Attempts:
     ) -> None:
         try:
             planned = plan(fresh)
-        except NotInMemory:
-            self._on_worker(answer, plan, left)
+        except NotInMemory as missing:
+            if fresh:  # a plan on fresh state reads what it needs; this is a bug
+                answer.set_exception(RuntimeError(f"planned on fresh state, yet {missing!r}"))
+            else:
+                self._on_worker(answer, plan, left)
             return
         except BaseException as error:
             answer.set_exception(error)

@@ -1,4 +1,5 @@
-"""Folded sessions kept in memory, so a command or a GET never re-folds a long history.
+"""What the store keeps in memory: folded sessions, so a command or a GET never re-folds a
+long history, and the numbers of profiles known to be registered.
 
 A cached state is only a starting point: readers fetch the events stored after its version
 (one indexed read) and fold those on top, so it stays correct when other threads or other
@@ -41,3 +42,24 @@ class SessionCache:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+
+class KnownProfiles:
+    """Profile key -> its number, for profiles known to be registered. A registration never
+    changes, so a kept entry is never stale; an unknown profile is looked up in the store."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._numbers: OrderedDict[UUID, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: UUID) -> int | None:
+        with self._lock:
+            return self._numbers.get(key)
+
+    def put(self, key: UUID, number: int) -> None:
+        with self._lock:
+            self._numbers[key] = number
+            self._numbers.move_to_end(key)
+            while len(self._numbers) > self._size:
+                self._numbers.popitem(last=False)

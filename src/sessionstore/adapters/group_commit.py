@@ -19,7 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 from uuid import UUID
@@ -33,6 +33,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
+
+from sessionstore.ports import Done
 
 log = logging.getLogger(__name__)
 MAX_GROUP = 500
@@ -69,9 +71,6 @@ def accepted(units: Sequence[Unit], current: dict[Any, int]) -> list[bool]:
     return verdicts
 
 
-Done = Callable[[Sequence[int] | BaseException], None]  # the ids, or why it was not written
-
-
 class _Pending:
     __slots__ = ("done", "unit")
 
@@ -98,6 +97,7 @@ class GroupCommitter:
         self.submitted = 0  # commands handed in
         self.taken = 0  # commands taken into a group
         self.groups = 0  # groups written
+        self._closed = False
         self._thread.start()
 
     def commit(self, unit: Unit) -> Sequence[int]:
@@ -110,6 +110,9 @@ class GroupCommitter:
         """Hand a command's events in; `done` is called (on the committer's thread) with the
         notification ids once its group is durable, or with the error that refused it."""
         pending = _Pending(unit, done)
+        if self._closed:
+            pending.answer(RuntimeError("the event store is closed"))
+            return
         with self._progress:
             self.submitted += 1
             self._queue.put(pending)
@@ -125,6 +128,8 @@ class GroupCommitter:
             raise TimeoutError(f"committer did not reach submitted={submitted}, taken={taken}")
 
     def close(self) -> None:
+        """Write what is queued, then stop; later commands are refused."""
+        self._closed = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
