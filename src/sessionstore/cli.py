@@ -12,7 +12,7 @@ from typing import Any
 import click
 import uvloop
 
-from sessionstore import auditing, codec, commands, config
+from sessionstore import auditing, codec, commands, config, parking
 from sessionstore import workers as workers_module
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
 from sessionstore.bootstrap import build_store, configure_logging
@@ -258,6 +258,30 @@ def verify(readmodel_url: str | None, projection: str) -> None:
     report = auditing.verify(build_store(settings), readmodel_url or settings.readmodel_url, names)
     auditing.print_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--projection", type=projection_choice, default="all", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array instead of a table.")
+@click.pass_context
+def parked(context: click.Context, projection: str, as_json: bool) -> None:
+    """Records a projector set aside: undecodable, of an unknown type, not applicable to
+    their session, or waiting behind one of those. `parked retry` applies them again."""
+    if context.invoked_subcommand is not None:
+        return
+    settings = _settings()
+    names = list(PROJECTIONS) if projection == "all" else [projection]
+    parking.print_parked(settings, names, as_json)
+
+
+@parked.command("retry")
+@click.option("--projection", type=projection_choice, default="all", show_default=True)
+def parked_retry(projection: str) -> None:
+    """Apply the parked records again (say, after an upgrade that knows their type); those
+    that apply now are removed, the others stay parked."""
+    settings = _settings()
+    names = list(PROJECTIONS) if projection == "all" else [projection]
+    parking.retry_parked(settings, names)
 
 
 @main.command()

@@ -41,13 +41,13 @@ class Projector:
             self.readmodels.apply, records, self.subscriber.cluster_id
         )
         self.applied += batch.applied
-        log.info(
-            "%s: %d record(s): %d applied, %d duplicate(s), %d gap(s)",
+        log.debug(
+            "%s: %d record(s): %d applied, %d duplicate(s), %d parked",
             self.name,
             len(records),
             batch.applied,
             batch.duplicates,
-            len(batch.gaps),
+            len(batch.parked),
         )
         return len(records)
 

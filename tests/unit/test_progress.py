@@ -21,6 +21,7 @@ class Record(msgspec.Struct, frozen=True):
     partition: int
     offset: int
     value: bytes
+    key: bytes | None = None
 
 
 def history() -> list[SessionEvents]:

@@ -6,18 +6,20 @@ only repeat events, and repeated events are skipped by the per-session version g
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sessionstore import codec
+from sessionstore.adapters import parked
 from sessionstore.adapters.filters import SORTABLE, Filters, micros, where
 from sessionstore.adapters.kafka import IncomingRecord
 from sessionstore.config import eventstore_env, postgres_schema
 from sessionstore.domain.session import Session
 from sessionstore.readmodels.items import joined
-from sessionstore.readmodels.progress import Batch, advance_batch
+from sessionstore.readmodels.progress import Batch, Parked, Record, advance_batch
 from sessionstore.readmodels.projections import Projection
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-PARTS = ("sessions", "offsets", "gaps")
+PARTS = ("sessions", "offsets", "gaps", "parked")
 COLUMNS = (
     "session_key",
     "application_id",
@@ -91,6 +93,7 @@ class ReadModelStore:
                 "kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL, "
                 "PRIMARY KEY (session_key, received))"
             )
+            parked.create(cur, t, blob)
 
     # -- the consumer's side ----------------------------------------------------------------
 
@@ -107,40 +110,83 @@ class ReadModelStore:
             stored = {int(p): int(o) for p, o in cur.fetchall()}
         return {p: o for p, o in stored.items() if partitions is None or p in partitions}
 
-    def apply(self, records: Sequence[IncomingRecord], cluster: str | None) -> Batch:
-        """Fold the records into the stored sessions; rows and offsets in one transaction.
+    def apply(self, records: Sequence[Record], cluster: str | None) -> Batch:
+        """Fold the records into the stored sessions; rows, offsets and parked records in one
+        transaction. A batch that fails to store is stored again session by session, and the
+        records of a session that cannot be stored are parked.
 
         `cluster` None: the records do not come from Kafka, and no offsets are stored.
         """
-        with self._db.transaction() as cur:
-            batch = advance_batch(records, lambda key: self._load(cur, key))
-            for session in batch.sessions.values():
-                self._write(cur, session)
-            for (topic, partition), offset in batch.offsets.items() if cluster is not None else ():
-                cur.execute(
-                    f"INSERT INTO {self.table}_offsets VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (cluster, topic, kafka_partition) "
-                    "DO UPDATE SET next_offset = excluded.next_offset",
-                    (cluster, topic, partition, offset),
-                )
-            for gap in batch.gaps:
-                cur.execute(
-                    f"INSERT INTO {self.table}_gaps VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (session_key, received) DO NOTHING",
-                    (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset),
-                )
-        for gap in batch.gaps:
-            log.error(
-                "%s: session %s expected version %d but got %d (partition %d offset %d); "
-                "its progress stops until the read model is rebuilt",
-                self.projection.name,
-                gap.session_key,
-                gap.expected,
-                gap.received,
-                gap.partition,
-                gap.offset,
+        try:
+            with self._db.transaction() as cur:
+                batch = self._advance(cur, records, cluster, alone=False)
+        except Exception as error:
+            log.warning("%s: storing a batch failed (%s); session by session", self.table, error)
+            with self._db.transaction() as cur:
+                batch = self._advance(cur, records, cluster, alone=True)
+        for p in batch.parked:
+            log.warning(
+                "%s: parked %s[%d]@%d: %s", self.table, p.topic, p.partition, p.offset, p.reason
             )
         return batch
+
+    def retry_parked(self) -> tuple[int, int]:
+        """Apply the parked records again, in their order on Kafka; those that apply now (or
+        were duplicates) are removed. Returns (removed, still parked)."""
+        with self._db.transaction() as cur:
+            waiting = parked.select(cur, self.table)
+            parked.delete_all(cur, self.table)
+            left = 0
+            for cluster, group in itertools.groupby(waiting, key=lambda p: p.cluster):
+                records = [_record(p.record) for p in group]
+                batch = self._advance(cur, records, None, alone=True, parked_cluster=cluster)
+                left += len(batch.parked)
+        return len(waiting) - left, left
+
+    def parked_records(self) -> list[parked.ParkedRecord]:
+        with self._db.transaction() as cur:
+            return parked.select(cur, self.table)
+
+    def _advance(
+        self,
+        cur: Cursor,
+        records: Sequence[Record],
+        cluster: str | None,
+        *,
+        alone: bool,
+        parked_cluster: str | None = None,
+    ) -> Batch:
+        batch = advance_batch(records, lambda key: self._load(cur, key))
+        for key, session in list(batch.sessions.items()):
+            if alone:
+                self._write_alone(cur, batch, key, session)
+            else:
+                self._write(cur, session)
+        for (topic, partition), offset in batch.offsets.items() if cluster is not None else ():
+            cur.execute(
+                f"INSERT INTO {self.table}_offsets VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (cluster, topic, kafka_partition) "
+                "DO UPDATE SET next_offset = excluded.next_offset",
+                (cluster, topic, partition, offset),
+            )
+        for gap in batch.gaps:
+            cur.execute(
+                f"INSERT INTO {self.table}_gaps VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (session_key, received) DO NOTHING",
+                (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset),
+            )
+        parked.insert(cur, self.table, parked_cluster or cluster or "", batch.parked)
+        return batch
+
+    def _write_alone(self, cur: Cursor, batch: Batch, key: str, session: Session) -> None:
+        """One session's row in its own savepoint: if it cannot be stored, park its records."""
+        cur.execute("SAVEPOINT one_session")
+        try:
+            self._write(cur, session)
+        except Exception as error:
+            cur.execute("ROLLBACK TO SAVEPOINT one_session")
+            batch.unapply(key, f"cannot store its session: {error}")
+        cur.execute("RELEASE SAVEPOINT one_session")
 
     def _load(self, cur: Cursor, key: str) -> Session | None:
         cur.execute(f"SELECT aggregate FROM {self.table}_sessions WHERE session_key = ?", (key,))
@@ -250,6 +296,17 @@ class ReadModelStore:
             cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where}", params)
             row = cur.fetchone()
         return _bytes(row[0]) if row else None
+
+
+def _record(p: Parked) -> IncomingRecord:
+    return IncomingRecord(
+        topic=p.topic,
+        partition=p.partition,
+        offset=p.offset,
+        key=p.key.encode() if p.key else None,
+        value=p.value,
+        headers=(),
+    )
 
 
 def _caught_up(cur: Cursor, shadow: str, live: str) -> bool:
