@@ -29,11 +29,38 @@ def prepare_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
+class OncePerMinute(logging.Filter):
+    """aiokafka logs an ERROR on every reconnect attempt: let each message through once a
+    minute. The parts say once that they lost the broker and once that it is back."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self._every = every
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = record.created
+        if now - self._last.get(str(record.msg), -self._every) < self._every:
+            return False
+        self._last[str(record.msg)] = now
+        return True
+
+
+_once_a_minute = OncePerMinute()
+
+
+def _quiet_aiokafka(record: logging.LogRecord) -> bool:
+    return not record.name.startswith("aiokafka") or _once_a_minute.filter(record)
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.root.level))
+    aiokafka = logging.getLogger("aiokafka")
+    aiokafka.setLevel(max(logging.WARNING, logging.root.level))
+    for handler in logging.root.handlers:
+        handler.addFilter(_quiet_aiokafka)
 
 
 @contextlib.contextmanager

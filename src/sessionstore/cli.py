@@ -98,17 +98,28 @@ def serve(host: str, port: int, workers: int) -> None:
         workers_module.serve_workers(host, port, workers)
 
 
+health_port_option = click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Serve GET /health on this port (for healthchecks); without it, nothing is served.",
+)
+
+
 @main.command()
-def relay() -> None:
+@host_option
+@health_port_option
+def relay(host: str, port: int | None) -> None:
     """Publish stored events to Kafka in order, remembering the position durably."""
-    _run(commands.relay(_settings()))
+    _run(commands.relay(_settings(), host, port))
 
 
 @main.command()
 @click.argument("name", type=click.Choice(list(PROJECTIONS)))
-def project(name: str) -> None:
+@host_option
+@health_port_option
+def project(name: str, host: str, port: int | None) -> None:
     """Keep one read model (v1, v2 or application-sessions) current from Kafka."""
-    _run(commands.project(_settings(), name))
+    _run(commands.project(_settings(), name, host, port))
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Coroutine
 from typing import Any
 
 import anyio.to_thread
@@ -15,16 +16,18 @@ from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
 from sessionstore.demo import run_demo
 from sessionstore.http.app import create_app
+from sessionstore.http.health import health_app
+from sessionstore.parts import Parts
 from sessionstore.runtime import (
-    Parts,
     QuietServer,
-    kafka_connection,
+    kafka_for_parts,
     open_readmodels,
     run_parts,
     run_projector,
     run_relay,
     run_server,
     stop_on_signals,
+    watch_broker,
 )
 
 log = logging.getLogger(__name__)
@@ -61,22 +64,41 @@ async def serve(
     store.close()
 
 
-async def relay(settings: Settings) -> None:
+async def relay(settings: Settings, host: str, port: int | None) -> None:
+    """The outbox relay; with a port, its own GET /health there."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     store = build_store(settings)
-    async with kafka_connection(settings) as kafka:
-        await run_parts(run_relay(parts, store, kafka, stop))
+    async with kafka_for_parts(settings) as kafka:
+        await run_parts(
+            run_relay(parts, store, kafka, stop),
+            watch_broker(parts, kafka, stop),
+            *_health_server(parts, host, port, stop),
+        )
     store.close()
 
 
-async def project(settings: Settings, name: str) -> None:
+async def project(settings: Settings, name: str, host: str, port: int | None) -> None:
+    """One projector; with a port, its own GET /health there."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     (readmodels,) = open_readmodels(settings, [name]).values()
-    async with kafka_connection(settings) as kafka:
-        await run_parts(run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop))
+    async with kafka_for_parts(settings) as kafka:
+        await run_parts(
+            run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop),
+            watch_broker(parts, kafka, stop),
+            *_health_server(parts, host, port, stop),
+        )
     readmodels.close()
+
+
+def _health_server(
+    parts: Parts, host: str, port: int | None, stop: asyncio.Event
+) -> list[Coroutine[Any, Any, None]]:
+    if port is None:
+        return []
+    log.info("health on http://%s:%d/health", host, port)
+    return [run_server(parts, _server(health_app(parts), host, port), stop)]
 
 
 async def run_everything(settings: Settings, host: str, port: int, demo: bool) -> None:
@@ -84,13 +106,14 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     store = build_store(settings)
-    async with kafka_connection(settings) as kafka:
+    async with kafka_for_parts(settings) as kafka:
         readmodels = open_readmodels(settings)
         app = create_app(store, settings, readmodels=readmodels, parts=parts)
         running = [
             run_server(parts, _server(app, host, port), stop),
             run_relay(parts, store, kafka, stop),
             *(run_projector(parts, rm, kafka, GROUP_PREFIX, stop) for rm in readmodels.values()),
+            watch_broker(parts, kafka, stop),
         ]
         if demo:
             running.append(_demo_when_ready(parts, f"http://{host}:{port}", stop))
@@ -106,7 +129,11 @@ async def _demo_when_ready(parts: Parts, base: str, stop: asyncio.Event) -> None
     if stop.is_set():
         return
     print(f"\nsessionstore is running on {base} — a demo session's life:")
-    integration_id = await anyio.to_thread.run_sync(run_demo, base)
+    try:
+        integration_id = await anyio.to_thread.run_sync(run_demo, base)
+    except Exception as error:  # the demo is a courtesy: it never stops the parts
+        log.warning("the demo could not run (%s); everything else runs on", error)
+        return
     print(f"Read models: {base}/readmodels/v2/1/{integration_id} (also v1, application-sessions)")
     print(f"Management API: {base}/v1/applications/1/sessions   Health: {base}/health")
     print("Press Ctrl+C to stop.\n")

@@ -11,51 +11,43 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 
 import uvicorn
 
 from sessionstore.adapters.broker import EmbeddedBroker
-from sessionstore.adapters.kafka import Publisher, ensure_topic
+from sessionstore.adapters.kafka import Publisher, cluster_of, ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import creating_tables
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
+from sessionstore.parts import Parts
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.relay import Relay
 
 log = logging.getLogger(__name__)
-
-
-class Parts:
-    """What is running, for /health: name -> "starting" | "running" | "stopped" | "failed"."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-
-    def ready(self) -> bool:
-        return bool(self.states) and all(s == "running" for s in self.states.values())
-
-    async def supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        self.states[name] = "starting"
-        try:
-            await run()
-            self.states[name] = "stopped"
-        except Exception:
-            self.states[name] = "failed"
-            log.exception("%s failed", name)
-            raise
+BROKER_PROBE_EVERY = 2.0  # seconds
+BROKER_PROBE_TIMEOUT = 4.0  # so a lost broker shows in /health within 10 s
 
 
 @contextlib.asynccontextmanager
 async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
-    """The configured Kafka, or an embedded broker for as long as the block runs."""
+    """The configured Kafka, or an embedded broker for as long as the block runs; the topic
+    exists and the cluster id is known (for one-shot commands, which fail fast)."""
+    async with kafka_for_parts(settings) as kafka:
+        yield await ensure_topic(kafka)
+
+
+@contextlib.asynccontextmanager
+async def kafka_for_parts(settings: Settings) -> AsyncIterator[KafkaSettings]:
+    """The same without asking the broker anything: long-running parts do that on each
+    (re)start, so they wait out a broker that is down instead of failing the command."""
     if settings.kafka_bootstrap:
-        yield await ensure_topic(settings.kafka(settings.kafka_bootstrap, embedded=False))
+        yield settings.kafka(settings.kafka_bootstrap, embedded=False)
         return
     with EmbeddedBroker() as broker:
-        yield await ensure_topic(settings.kafka(broker.bootstrap, embedded=True))
+        yield settings.kafka(broker.bootstrap, embedded=True)
 
 
 def open_readmodels(
@@ -71,17 +63,19 @@ def open_readmodels(
 async def run_relay(
     parts: Parts, store: SessionStore, kafka: KafkaSettings, stop: asyncio.Event
 ) -> None:
-    publisher = Publisher(kafka)
+    """Each (re)start asks the broker again for the topic and its cluster id: a broker that
+    came back empty is refilled from the start (positions are kept per cluster)."""
 
     async def run() -> None:
+        publisher = Publisher(await ensure_topic(kafka))
         await publisher.start()
-        parts.states["relay"] = "running"
+        parts.running("relay")
         try:
             await Relay(store, publisher).run(stop)
         finally:
             await publisher.stop()
 
-    await parts.supervise("relay", run)
+    await parts.supervise("relay", run, stop)
 
 
 async def run_projector(
@@ -92,12 +86,43 @@ async def run_projector(
     stop: asyncio.Event,
 ) -> None:
     name = f"projector-{readmodels.projection.name}"
-    projector = Projector(readmodels, kafka, f"{group_prefix}.{readmodels.projection.name}")
+    group = f"{group_prefix}.{readmodels.projection.name}"
 
-    def started() -> None:
-        parts.states[name] = "running"
+    async def run() -> None:
+        projector = Projector(readmodels, await ensure_topic(kafka), group)
+        await projector.run(stop, lambda: parts.running(name))
 
-    await parts.supervise(name, lambda: projector.run(stop, started))
+    await parts.supervise(name, run, stop)
+
+
+async def watch_broker(parts: Parts, kafka: KafkaSettings, stop: asyncio.Event) -> None:
+    """The "kafka" part: failed within 10 s of losing the broker, running once it answers
+    again; the parts that use Kafka start again at once when it is back or a new one."""
+    known: str | None = None
+    lost = False
+    while not stop.is_set():
+        try:
+            cluster = await cluster_of(kafka, timeout=BROKER_PROBE_TIMEOUT)
+        except Exception as error:
+            if not lost:
+                log.warning(
+                    "lost the Kafka broker at %s (%s)",
+                    kafka.bootstrap,
+                    str(error) or type(error).__name__,
+                )
+            lost = True
+            parts.failed("kafka", f"no broker answers at {kafka.bootstrap}")
+        else:
+            if lost or (known is not None and cluster != known):
+                log.info("the Kafka broker at %s is back (cluster %s)", kafka.bootstrap, cluster)
+                parts.restart(
+                    *(n for n in parts.states if n == "relay" or n.startswith("projector-"))
+                )
+            lost, known = False, cluster
+            parts.running("kafka")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=BROKER_PROBE_EVERY)
+    parts.states["kafka"] = "stopped"
 
 
 class QuietServer(uvicorn.Server):
@@ -118,14 +143,14 @@ async def run_server(
         task = asyncio.create_task(server.serve(sockets))
         while not server.started and not task.done():
             await asyncio.sleep(0.05)  # uvicorn's own readiness flag
-        parts.states["http"] = "running"
+        parts.running("http")
         await asyncio.wait(
             [task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )
         server.should_exit = True
         await task
 
-    await parts.supervise("http", run)
+    await parts.supervise("http", run, stop)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

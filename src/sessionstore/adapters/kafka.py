@@ -74,7 +74,7 @@ class Publisher:
             enable_idempotence=idempotence,
             linger_ms=5,
             max_batch_size=1 << 20,
-            request_timeout_ms=30_000,
+            request_timeout_ms=10_000,  # a lost broker fails the relay's send within 10 s
         )
 
     async def start(self) -> None:
@@ -231,3 +231,17 @@ async def read_until_end(
                 yield records
     finally:
         await consumer.stop()
+
+
+async def cluster_of(settings: KafkaSettings, timeout: float) -> str:
+    """The cluster id of the broker at the bootstrap address; raises if none answers in time."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap, request_timeout_ms=int(timeout * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        described = await asyncio.wait_for(admin.describe_cluster(), timeout)
+        return str(described.get("cluster_id") or "unknown")
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()

@@ -5,6 +5,7 @@ A new field needs a default; never rename, retype or remove one (style.md rule 1
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -113,11 +114,8 @@ class ProfileRegistered(Event, tag="profile.registered", frozen=True, kw_only=Tr
 
 StoredEvents = SessionEvents | NumberAllocated | ProfileRegistered
 
-SESSION_TAGS = (
-    "session.created",
-    "session.items_updated",
-    "session.closed",
-    "session.returned",
-    "session.cancelled",
-    "session.reopened",
+SESSION_TAGS: tuple[str, ...] = tuple(
+    str(t.__struct_config__.tag) for t in typing.get_args(SessionEvents)
 )
+"""The tags of the session events, which the relay publishes: derived from the union, so a
+new event type cannot be stored and silently never published."""

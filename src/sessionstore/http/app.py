@@ -38,9 +38,9 @@ from sessionstore.http.schemas import (
     ReopenSessionResponse,
     ReturnIntegrationRequest,
 )
+from sessionstore.parts import Parts
 from sessionstore.readmodels.history import history_items
 from sessionstore.readmodels.v2 import render_v2
-from sessionstore.runtime import Parts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,11 +133,8 @@ def create_app(
 
     @get("/health")
     async def health() -> Response[bytes]:
-        states = {"eventStore": "running", "http": "running", **(parts.states if parts else {})}
-        ready = all(state == "running" for state in states.values())
-        return json(
-            {"status": "ok" if ready else "starting", "parts": states}, 200 if ready else 503
-        )
+        body, status = (parts or Parts()).health(eventStore="running", http="running")
+        return json(body, status)
 
     @get("/openapi.json")
     async def openapi() -> Response[bytes]:
