@@ -22,10 +22,11 @@ HEALTHY_AFTER = 60.0  # seconds of running after which the next failure waits FI
 class Parts:
     """name -> "starting" | "running" | "failed" | "stopped", and the last error of each."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_delay: float = FIRST_DELAY) -> None:
         self.states: dict[str, str] = {}
         self.errors: dict[str, str] = {}
         self._restarts: dict[str, asyncio.Event] = {}
+        self._first_delay = first_delay
 
     def ready(self) -> bool:
         return bool(self.states) and all(s == "running" for s in self.states.values())
@@ -57,7 +58,7 @@ class Parts:
         self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event
     ) -> None:
         """Run `run` until `stop`; restart it with backoff whenever it fails."""
-        delay = FIRST_DELAY
+        delay = self._first_delay
         again = self._restarts.setdefault(name, asyncio.Event())
         while not stop.is_set():
             self.states.setdefault(name, "starting")
@@ -69,7 +70,7 @@ class Parts:
                 reason = f"{type(error).__name__}: {error}"
                 self.failed(name, reason)
                 if time.monotonic() - started > HEALTHY_AFTER:
-                    delay = FIRST_DELAY
+                    delay = self._first_delay
                 log.warning("%s failed (%s); restarting in %.0f s", name, reason, delay)
                 log.debug("%s failed", name, exc_info=True)
                 await _first(stop, again, timeout=delay)

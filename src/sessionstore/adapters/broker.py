@@ -67,9 +67,11 @@ def free_port() -> int:
 class EmbeddedBroker:
     """A Tansu process on a loopback port; `stop()` (or the context manager) kills it."""
 
-    def __init__(self, log_path: Path | None = None) -> None:
+    def __init__(self, log_path: Path | None = None, port: int | None = None) -> None:
+        """`port`: this one (say, to come back on the address a lost broker had), else free."""
         self.log_path = log_path or Path(tempfile.mkdtemp(prefix="broker-")) / "broker.log"
         self.port = 0
+        self._wanted_port = port
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,8 +80,9 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         binary = find_tansu()
-        for _ in range(ATTEMPTS):
-            port, cluster = free_port(), f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
+        for _ in range(1 if self._wanted_port else ATTEMPTS):
+            port = self._wanted_port or free_port()
+            cluster = f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
             process = self._spawn(binary, port, cluster)
             if _wait_ready(process, port, cluster):
                 self.port, self._process = port, process
