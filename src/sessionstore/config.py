@@ -26,7 +26,7 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     idempotence_by_default: bool = False
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 500
-    fetch_max_wait_ms: int = 100
+    fetch_max_wait_ms: int = 20
     cluster_id: str = ""
 
 
@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replication: int = 1
     kafka_idempotence: bool | None = None
     session_timeout_ms: int = 6000
+    fetch_max_wait_ms: int = 20
     api_keys: dict[str, int] = {}
     account_id: int = 1
     log_level: str = "INFO"
@@ -54,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             idempotence=idempotence,
             idempotence_by_default=self.kafka_idempotence is None,
             session_timeout_ms=self.session_timeout_ms,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
 
 
@@ -75,6 +77,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         replication=_integer("SESSIONSTORE_TOPIC_REPLICATION", get("TOPIC_REPLICATION", "1")),
         session_timeout_ms=_integer(
             "SESSIONSTORE_KAFKA_SESSION_TIMEOUT_MS", get("KAFKA_SESSION_TIMEOUT_MS", "6000")
+        ),
+        fetch_max_wait_ms=_integer(
+            "SESSIONSTORE_KAFKA_FETCH_MAX_WAIT_MS", get("KAFKA_FETCH_MAX_WAIT_MS", "20")
         ),
         kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
         api_keys=parse_api_keys(get("API_KEYS")),

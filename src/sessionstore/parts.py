@@ -73,7 +73,7 @@ class Parts:
                     delay = self._first_delay
                 log.warning("%s failed (%s); restarting in %.0f s", name, reason, delay)
                 log.debug("%s failed", name, exc_info=True)
-                await _first(stop, again, timeout=delay)
+                await first_set(stop, again, timeout=delay)
                 delay = min(LONGEST_DELAY, delay * 2)
                 continue
             if restarted:
@@ -103,7 +103,8 @@ async def _until(work: Awaitable[None], again: asyncio.Event) -> bool:
     return True
 
 
-async def _first(*events: asyncio.Event, timeout: float) -> None:
+async def first_set(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until any of the events is set, or `timeout` seconds."""
     waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -22,6 +22,7 @@ Done = Callable[[Sequence[int] | BaseException], None]
 
 class Committer(Protocol):
     def submit(self, unit: Sequence[StoredEvent], done: Done) -> None: ...
+    def listen(self, written: Callable[[], None]) -> Callable[[], None]: ...
 
 
 class WritePath(Protocol):

@@ -9,7 +9,6 @@ messages, it never loses one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -19,6 +18,7 @@ from eventsourcing.persistence import Notification, Tracking
 from sessionstore.adapters.kafka import OutgoingRecord, Publisher
 from sessionstore.application import SessionStore
 from sessionstore.domain.events import SESSION_TAGS
+from sessionstore.parts import first_set
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,14 @@ def outgoing(notification: Notification) -> OutgoingRecord:
     )
 
 
+def _set_from_thread(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(event.set)
+
+
 class Relay:
     def __init__(
-        self, store: SessionStore, publisher: Publisher, *, batch: int = 500, idle: float = 0.05
+        self, store: SessionStore, publisher: Publisher, *, batch: int = 500, idle: float = 0.02
     ) -> None:
         self.name = f"relay:{publisher.topic}@{publisher.cluster_id}"
         self._store = store
@@ -74,8 +79,15 @@ class Relay:
         return len(notifications)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop`: woken at once by this process's own writes, and polling
+        every `idle` seconds for those of other processes."""
         log.info("relay starting after notification %d", self.position())
-        while not stop.is_set():
-            if await self.relay_once() == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._idle)
+        loop, written = asyncio.get_running_loop(), asyncio.Event()
+        unlisten = self._store.write_path.committer.listen(lambda: _set_from_thread(loop, written))
+        try:
+            while not stop.is_set():
+                written.clear()  # before reading: a write after this read wakes the wait below
+                if await self.relay_once() == 0:
+                    await first_set(stop, written, timeout=self._idle)
+        finally:
+            unlisten()

@@ -19,7 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 from uuid import UUID
@@ -98,6 +98,7 @@ class GroupCommitter:
         self.taken = 0  # commands taken into a group
         self.groups = 0  # groups written
         self._closed = False
+        self._listeners: list[Callable[[], None]] = []
         self._thread.start()
 
     def commit(self, unit: Unit) -> Sequence[int]:
@@ -117,6 +118,13 @@ class GroupCommitter:
             self.submitted += 1
             self._queue.put(pending)
             self._progress.notify_all()
+
+    def listen(self, written: Callable[[], None]) -> Callable[[], None]:
+        """Call `written` (on the committer's thread) after every group that wrote events,
+        until the returned function is called: the relay of the same process publishes them
+        at once instead of at its next poll."""
+        self._listeners.append(written)
+        return lambda: self._listeners.remove(written)
 
     def wait_until(self, *, submitted: int = 0, taken: int = 0, timeout: float = 30) -> None:
         """Block until that many commands were handed in and taken into groups."""
@@ -175,6 +183,9 @@ class GroupCommitter:
                 pending.answer(IntegrityError("another write to this aggregate came first"))
             else:
                 pending.answer(outcome)
+        if any(outcome for outcome in outcomes):
+            for listener in list(self._listeners):
+                listener()
 
 
 def _settle(future: Future[Sequence[int]], result: Sequence[int] | BaseException) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from psycopg import sql
@@ -50,6 +50,10 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[_Cursor]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield _Cursor(cur)
+
+    def reading(self) -> AbstractContextManager[_Cursor]:
+        """Reads need no more than a transaction on PostgreSQL (MVCC)."""
+        return self.transaction()
 
     def lock(self, cur: Any, table: str) -> None:
         cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")

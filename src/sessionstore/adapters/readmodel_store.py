@@ -37,6 +37,7 @@ class Database(Protocol):
     blob: str
 
     def transaction(self) -> AbstractContextManager[Cursor]: ...
+    def reading(self) -> AbstractContextManager[Cursor]: ...
     def lock(self, cur: Cursor, table: str) -> None: ...
     def close(self) -> None: ...
 
@@ -101,7 +102,7 @@ class ReadModelStore:
         self, cluster: str, topic: str, partitions: Sequence[int] | None = None
     ) -> dict[int, int]:
         """Stored next offsets; none for a cluster never seen (a new embedded broker)."""
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             cur.execute(
                 f"SELECT kafka_partition, next_offset FROM {self.table}_offsets "
                 "WHERE cluster = ? AND topic = ?",
@@ -144,7 +145,7 @@ class ReadModelStore:
         return len(waiting) - left, left
 
     def parked_records(self) -> list[parked.ParkedRecord]:
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             return parked.select(cur, self.table)
 
     def _advance(
@@ -248,7 +249,7 @@ class ReadModelStore:
         return True
 
     def documents_by_key(self) -> dict[str, bytes]:
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             cur.execute(f"SELECT session_key, document FROM {self.table}_sessions")
             return {str(key): _bytes(document) for key, document in cur.fetchall()}
 
@@ -275,7 +276,7 @@ class ReadModelStore:
         clause, params = where(application_id, filters)
         column = SORTABLE[sort.removeprefix("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             cur.execute(
                 f"SELECT document FROM {self.table}_sessions WHERE {clause} "
                 f"ORDER BY {column} {direction}, session_id {direction} "
@@ -286,13 +287,13 @@ class ReadModelStore:
         return rows[:page_size], len(rows) > page_size
 
     def versions(self) -> Iterator[tuple[str, int]]:
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             cur.execute(f"SELECT session_key, version FROM {self.table}_sessions")
             rows = cur.fetchall()
         yield from ((str(k), int(v)) for k, v in rows)
 
     def _one(self, where: str, params: tuple[Any, ...]) -> bytes | None:
-        with self._db.transaction() as cur:
+        with self._db.reading() as cur:
             cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where}", params)
             row = cur.fetchone()
         return _bytes(row[0]) if row else None
