@@ -123,11 +123,17 @@ def project(name: str, host: str, port: int | None) -> None:
 
 
 @main.command()
-def broker() -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Listen on this port [default: a free one]; the same port brings a broker back "
+    "on the address the other parts use.",
+)
+def broker(port: int | None) -> None:
     """Start the embedded Kafka-compatible broker (memory only) and print its address."""
     _settings()
     try:
-        with EmbeddedBroker() as running:
+        with EmbeddedBroker(port=port) as running:
             click.echo(f"SESSIONSTORE_KAFKA_BOOTSTRAP={running.bootstrap}")
             click.echo("The broker keeps everything in memory. Press Ctrl+C to stop it.")
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
