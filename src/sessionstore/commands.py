@@ -12,6 +12,7 @@ import anyio.to_thread
 import uvicorn
 from litestar import Litestar
 
+from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
 from sessionstore.demo import run_demo
@@ -71,7 +72,7 @@ async def relay(settings: Settings, host: str, port: int | None) -> None:
     store = build_store(settings)
     async with kafka_for_parts(settings) as kafka:
         await run_parts(
-            run_relay(parts, store, kafka, stop),
+            run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop),
             watch_broker(parts, kafka, stop),
             *_health_server(parts, host, port, stop),
         )
@@ -111,7 +112,7 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
         app = create_app(store, settings, readmodels=readmodels, parts=parts)
         running = [
             run_server(parts, _server(app, host, port), stop),
-            run_relay(parts, store, kafka, stop),
+            run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop),
             *(run_projector(parts, rm, kafka, GROUP_PREFIX, stop) for rm in readmodels.values()),
             watch_broker(parts, kafka, stop),
         ]

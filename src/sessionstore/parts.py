@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 FIRST_DELAY = 1.0
 LONGEST_DELAY = 30.0
+HEALTHY = ("running", "standby")
 HEALTHY_AFTER = 60.0  # seconds of running after which the next failure waits FIRST_DELAY again
 
 
 class Parts:
-    """name -> "starting" | "running" | "failed" | "stopped", and the last error of each."""
+    """name -> "starting" | "running" | "standby" | "failed" | "stopped", and the last
+    error of each."""
 
     def __init__(self, first_delay: float = FIRST_DELAY) -> None:
         self.states: dict[str, str] = {}
@@ -29,10 +31,15 @@ class Parts:
         self._first_delay = first_delay
 
     def ready(self) -> bool:
-        return bool(self.states) and all(s == "running" for s in self.states.values())
+        return bool(self.states) and all(s in HEALTHY for s in self.states.values())
 
     def running(self, name: str) -> None:
         self.states[name] = "running"
+        self.errors.pop(name, None)
+
+    def standby(self, name: str) -> None:
+        """Healthy and waiting its turn (a relay while another one publishes)."""
+        self.states[name] = "standby"
         self.errors.pop(name, None)
 
     def failed(self, name: str, error: str) -> None:
@@ -42,10 +49,10 @@ class Parts:
     def health(self, **always: str) -> tuple[dict[str, object], int]:
         """The /health answer: 200 when every part runs, else 503 naming what does not."""
         states = {**always, **self.states}
-        ready = all(state == "running" for state in states.values())
+        ready = all(state in HEALTHY for state in states.values())
         body: dict[str, object] = {"status": "ok" if ready else "unavailable", "parts": states}
         if not ready:
-            body["errors"] = {n: e for n, e in self.errors.items() if states.get(n) != "running"}
+            body["errors"] = {n: e for n, e in self.errors.items() if states.get(n) not in HEALTHY}
         return body, 200 if ready else 503
 
     def restart(self, *names: str) -> None:

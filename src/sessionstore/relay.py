@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio.to_thread
 from eventsourcing.persistence import Notification, Tracking
@@ -41,10 +41,21 @@ def _set_from_thread(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> N
         loop.call_soon_threadsafe(event.set)
 
 
+class LostRelayLock(RuntimeError):
+    """Another relay may be publishing now: this one must stop before its next batch."""
+
+
 class Relay:
     def __init__(
-        self, store: SessionStore, publisher: Publisher, *, batch: int = 500, idle: float = 0.02
+        self,
+        store: SessionStore,
+        publisher: Publisher,
+        *,
+        still_ours: Callable[[], bool] = lambda: True,
+        batch: int = 500,
+        idle: float = 0.02,
     ) -> None:
+        """`still_ours`: asked before each batch whether this relay still holds the lock."""
         self.name = f"relay:{publisher.topic}@{publisher.cluster_id}"
         self._store = store
         self._publisher = publisher
@@ -52,6 +63,7 @@ class Relay:
         self._batch = batch
         self._idle = idle
         self._position: int | None = None  # read once: this relay is the only one moving it
+        self._still_ours = still_ours
         self.published = 0
 
     def position(self) -> int:
@@ -70,6 +82,8 @@ class Relay:
         notifications = await anyio.to_thread.run_sync(self.pending, self._position)
         if not notifications:
             return 0
+        if not await anyio.to_thread.run_sync(self._still_ours):
+            raise LostRelayLock("the relay lock is no longer held; standing by again")
         await self._publisher.publish([outgoing(n) for n in notifications])
         last = notifications[-1].id
         await anyio.to_thread.run_sync(self._tracking.insert_tracking, Tracking(self.name, last))

@@ -13,21 +13,24 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Iterator
 
+import anyio.to_thread
 import uvicorn
 
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import Publisher, cluster_of, ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.relay_lock import RelayLock
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import creating_tables
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
-from sessionstore.parts import Parts
+from sessionstore.parts import Parts, first_set
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.relay import Relay
 
 log = logging.getLogger(__name__)
 BROKER_PROBE_EVERY = 2.0  # seconds
+RELAY_RETRY_LOCK = 2.0  # seconds between a standby relay's tries: it takes over within that
 BROKER_PROBE_TIMEOUT = 4.0  # so a lost broker shows in /health within 10 s
 
 
@@ -61,21 +64,41 @@ def open_readmodels(
 
 
 async def run_relay(
-    parts: Parts, store: SessionStore, kafka: KafkaSettings, stop: asyncio.Event
+    parts: Parts, store: SessionStore, kafka: KafkaSettings, lock: RelayLock, stop: asyncio.Event
 ) -> None:
-    """Each (re)start asks the broker again for the topic and its cluster id: a broker that
-    came back empty is refilled from the start (positions are kept per cluster)."""
+    """Publish while holding the relay lock, stand by while another relay holds it. Each
+    (re)start asks the broker again for the topic and its cluster id: a broker that came
+    back empty is refilled from the start (positions are kept per cluster)."""
 
     async def run() -> None:
-        publisher = Publisher(await ensure_topic(kafka))
-        await publisher.start()
-        parts.running("relay")
+        if not await _acquired(parts, lock, stop):
+            return
         try:
-            await Relay(store, publisher).run(stop)
+            publisher = Publisher(await ensure_topic(kafka))
+            await publisher.start()
+            parts.running("relay")
+            try:
+                await Relay(store, publisher, still_ours=lock.held).run(stop)
+            finally:
+                await publisher.stop()
         finally:
-            await publisher.stop()
+            lock.release()
 
     await parts.supervise("relay", run, stop)
+
+
+async def _acquired(parts: Parts, lock: RelayLock, stop: asyncio.Event) -> bool:
+    """True once this relay holds the lock; False if stopped while standing by."""
+    while not await anyio.to_thread.run_sync(lock.try_acquire):
+        if parts.states.get("relay") != "standby":
+            log.info("another relay is publishing; this one stands by")
+            parts.standby("relay")
+        await first_set(stop, timeout=RELAY_RETRY_LOCK)
+        if stop.is_set():
+            return False
+    if parts.states.get("relay") == "standby":
+        log.info("this relay took over publishing")
+    return True
 
 
 async def run_projector(
