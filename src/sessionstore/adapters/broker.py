@@ -67,11 +67,16 @@ def free_port() -> int:
 class EmbeddedBroker:
     """A Tansu process on a loopback port; `stop()` (or the context manager) kills it."""
 
-    def __init__(self, log_path: Path | None = None, port: int | None = None) -> None:
-        """`port`: this one (say, to come back on the address a lost broker had), else free."""
+    def __init__(
+        self, log_path: Path | None = None, port: int | None = None, cluster: str | None = None
+    ) -> None:
+        """`port`: this one (say, to come back on the address a lost broker had), else free;
+        `cluster`: this cluster id, else a new one."""
         self.log_path = log_path or Path(tempfile.mkdtemp(prefix="broker-")) / "broker.log"
         self.port = 0
         self._wanted_port = port
+        self._wanted_cluster = cluster
+        self.cluster = ""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,10 +87,10 @@ class EmbeddedBroker:
         binary = find_tansu()
         for _ in range(1 if self._wanted_port else ATTEMPTS):
             port = self._wanted_port or free_port()
-            cluster = f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
+            cluster = self._wanted_cluster or f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
             process = self._spawn(binary, port, cluster)
             if _wait_ready(process, port, cluster):
-                self.port, self._process = port, process
+                self.port, self.cluster, self._process = port, cluster, process
                 log.info("embedded Kafka broker ready at %s", self.bootstrap)
                 return self
             _kill(process)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -119,6 +120,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         # aiokafka starts fetching (from auto_offset_reset) before this listener has sought:
         # no record may be handed out until it has, or stored offsets would be rewound
         self.positioned = asyncio.Event()
+        self.sought_at: dict[int, float] = {}  # partition -> when (ms) it was last sought
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self.positioned.clear()
@@ -134,6 +136,7 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
                 tp = TopicPartition(self._topic, partition)
                 offset = stored[partition] if partition in stored else beginnings[tp]
                 self._consumer.seek(tp, offset)
+                self.sought_at[partition] = time.time() * 1000
         finally:
             self.positioned.set()
         log.info(
@@ -177,7 +180,36 @@ class Subscriber:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
         if not self._listener.positioned.is_set():
             return []  # fetched before a rebalance's seeks, which will position every partition
+        await self._rewind_where_the_log_shrank(batches)
         return _incoming(batches)
+
+    async def _rewind_where_the_log_shrank(self, batches: dict[Any, list[Any]]) -> None:
+        """A partition whose log now ends before this consumer's position went back in time
+        (a broker that lost its data, under the same cluster id): read it again from its
+        beginning; the version guard skips what was applied already.
+
+        The end is the high watermark of a fetch made after the last seek, which is right on
+        both Apache Kafka and the embedded broker (whose `end_offsets` undercount).
+        """
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if batches.get(tp) or end is None:
+                continue
+            fetched_at = self._consumer.last_poll_timestamp(tp) or 0
+            if fetched_at <= self._listener.sought_at.get(tp.partition, 0):
+                continue
+            position = await self._consumer.position(tp)
+            if position > end:
+                log.warning(
+                    "%s[%d] now ends at offset %d, before the %d this projector reached: the "
+                    "topic went back in time; reading the partition again from its beginning",
+                    tp.topic,
+                    tp.partition,
+                    end,
+                    position,
+                )
+                await self._consumer.seek_to_beginning(tp)
+                self._listener.sought_at[tp.partition] = time.time() * 1000
 
 
 def _incoming(batches: dict[Any, list[Any]]) -> list[IncomingRecord]:
