@@ -4,7 +4,9 @@
   so the ratios say what storage costs and stay comparable between machines;
 - replay: rebuilding the three read models from 100k stored events against the in-memory fold;
 - http: a real `sessionstore serve` under HTTP load against plain eventsourcing saves on the
-  same backend (see benchmarks/write_path.py).
+  same backend (see benchmarks/write_path.py);
+- freshness: on a real `sessionstore run`, the time from a PUT's 200 to its version in all
+  three read models, against a PUT's round trip (see benchmarks/freshness.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from benchmarks import backends, replay, write_path
+from benchmarks import backends, freshness, replay, write_path
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -34,7 +36,7 @@ from sessionstore.domain.events import SessionEvents
 from sessionstore.domain.session import fold
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-PARTS = ("write", "replay", "http")
+PARTS = ("write", "replay", "http", "freshness")
 
 
 def _update(n: int) -> SessionUpdate:
@@ -71,7 +73,12 @@ def main() -> None:
         _write_side(args)
     if "replay" in parts:
         _replay(args)
+    failed = False  # a part that fails does not keep the later ones from running
     if "http" in parts and not write_path.run(_http_options(args), write_path.console()):
+        failed = True
+    if "freshness" in parts and not freshness.run(_freshness_options(args), write_path.console()):
+        failed = True
+    if failed:
         sys.exit(1)
 
 
@@ -104,7 +111,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--http-history", type=int, default=http.late, help="the late version of the history"
     )
+    fresh = freshness.Options()
+    parser.add_argument(
+        "--freshness-clients",
+        type=int,
+        default=fresh.clients,
+        help="connections of the freshness part's closed and open loops",
+    )
+    parser.add_argument(
+        "--freshness-duration",
+        type=float,
+        default=fresh.open_duration,
+        help="seconds of the freshness part's open loop",
+    )
     return parser
+
+
+def _freshness_options(args: argparse.Namespace) -> freshness.Options:
+    return freshness.Options(clients=args.freshness_clients, open_duration=args.freshness_duration)
 
 
 def _backends(text: str) -> tuple[str, ...]:

@@ -143,7 +143,8 @@ class History:
         return self.get_seconds[1] / self.get_seconds[0]
 
 
-async def _connected(port: int, count: int) -> list[Client]:
+async def connected(port: int, count: int) -> list[Client]:
+    """`count` keep-alive connections, all open before the load starts (no connect in a PUT)."""
     clients = [Client(HOST, port) for _ in range(count)]
     await asyncio.gather(*(client.connect() for client in clients))
     return clients
@@ -154,12 +155,13 @@ def writers(port: int, count: int, slots: int, renew_every: int) -> list[Writer]
     return [Writer(f"{HOST}:{port}", f"c{i}", slots, renew_every) for i in range(count)]
 
 
-def _close(clients: Iterable[Client]) -> None:
+def close_all(clients: Iterable[Client]) -> None:
+    """Close every connection of a pool (safe on connections already closed)."""
     for client in clients:
         client.close()
 
 
-async def _drain(tasks: list[asyncio.Task[None]], tally: Tally) -> None:
+async def drain(tasks: list[asyncio.Task[None]], tally: Tally) -> None:
     """Wait up to GRACE for the tasks; cancel and count as failures those still waiting."""
     _, pending = await asyncio.wait(tasks, timeout=GRACE)
     for task in pending:
@@ -180,7 +182,7 @@ async def closed_loop(
     duration: float,
 ) -> ClosedLoop:
     """A connection per writer, each sending its next PUT as soon as the last one was answered."""
-    connections = await _connected(port, len(writers))
+    connections = await connected(port, len(writers))
     tally = Tally()
     pairs = zip(connections, writers, strict=True)
     tasks = [asyncio.create_task(_keep_busy(c, w, tally)) for c, w in pairs]
@@ -189,9 +191,9 @@ async def closed_loop(
         start, tally.measuring = Window.now(server_cpu), True
         await asyncio.sleep(duration)
         end, tally.measuring, tally.stopped = Window.now(server_cpu), False, True
-        await _drain(tasks, tally)
+        await drain(tasks, tally)
     finally:
-        _close(connections)
+        close_all(connections)
     return ClosedLoop(
         requests=tally.succeeded,
         seconds=end.wall - start.wall,
@@ -214,27 +216,28 @@ async def open_loop(port: int, writers: list[Writer], *, rate: float, duration: 
     A request waits in a queue for a free connection of the pool (one per writer) when all are
     busy, and that wait is part of its latency (no coordinated omission).
     """
-    pool = await _connected(port, len(writers))
+    pool = await connected(port, len(writers))
     tally, due = Tally(measuring=True), asyncio.Queue[float | None]()
     pairs = zip(pool, writers, strict=True)
     tasks = [asyncio.create_task(_take_turns(c, w, due, tally)) for c, w in pairs]
     scheduled = max(1, round(rate * duration))
     cpu = cpu_seconds()
     try:
-        await _dispatch(due, rate, scheduled)
+        await dispatch(due, rate, scheduled)
         for _ in tasks:
             due.put_nowait(None)
-        await _drain(tasks, tally)
+        await drain(tasks, tally)
         if unsent := sum(due.get_nowait() is not None for _ in range(due.qsize())):
             tally.fail(f"{unsent} scheduled PUTs not sent within {GRACE:.0f}s", unsent)
     finally:
-        _close(pool)
-    p50, p99 = _percentiles(tally.latencies)
+        close_all(pool)
+    p50, p99 = percentiles(tally.latencies)
     worst = max(tally.latencies, default=float("nan"))
     return OpenLoop(rate, scheduled, p50, p99, worst, cpu_seconds() - cpu, tally)
 
 
-async def _dispatch(due: asyncio.Queue[float | None], rate: float, count: int) -> None:
+async def dispatch(due: asyncio.Queue[float | None], rate: float, count: int) -> None:
+    """Put each request's due time on the queue when it is due: the open loop's timetable."""
     start = time.perf_counter() + 0.01
     for number in range(count):
         at = start + number / rate
@@ -253,7 +256,8 @@ async def _take_turns(
         tally.latencies.append(time.perf_counter() - at)
 
 
-def _percentiles(latencies: list[float]) -> tuple[float, float]:
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99 (nan below two samples, where they mean nothing)."""
     if len(latencies) < 2:
         return float("nan"), float("nan")
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
@@ -262,7 +266,7 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
 
 async def history(port: int, *, early: int, late: int, samples: int) -> History:
     """One session, one client, in sequence: PUT and GET times at version `early` and `late`."""
-    (client,) = await _connected(port, 1)
+    (client,) = await connected(port, 1)
     try:
         return await asyncio.wait_for(_history(client, early, late, samples), HISTORY_WITHIN)
     except TimeoutError:

@@ -1,4 +1,8 @@
-"""A real `sessionstore serve` process for the HTTP benchmark: start, wait for /health, stop."""
+"""A real `sessionstore serve` (or `run --no-demo`) process: start, wait for /health, stop.
+
+`serve` is the HTTP write path benchmark's server; `run --no-demo` (everything in one process,
+its own embedded broker: what `make run` runs) is the freshness benchmark's.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 READY_WITHIN = 30.0
 STOP_WITHIN = 10.0
@@ -29,7 +34,9 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    command: str = "serve"
     stopped_how: str = ""
+    children: list[Any] = field(default_factory=list)  # psutil.Process, once it was healthy
 
     @property
     def pid(self) -> int:
@@ -42,7 +49,7 @@ class Server:
     def check_alive(self) -> None:
         code = self.process.poll()
         if code is not None:
-            raise ServerError(f"sessionstore serve exited with {code}:\n{self.output()}")
+            raise ServerError(f"sessionstore {self.command} exited with {code}:\n{self.output()}")
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
@@ -58,18 +65,31 @@ def executable() -> str:
 
 @contextlib.contextmanager
 def running(
-    database_url: str, readmodel_url: str, log: Path, *, workers: int = 1
+    database_url: str, readmodel_url: str, log: Path, *, workers: int = 1, everything: bool = False
 ) -> Iterator[Server]:
-    """A healthy server on a free port; always stopped (SIGTERM, then SIGKILL) on the way out."""
-    server = _start(database_url, readmodel_url, log, workers)
+    """A healthy server on a free port; always stopped (SIGTERM, then SIGKILL) on the way out.
+
+    `everything`: `sessionstore run --no-demo` (HTTP API, relay, the three projectors and, as
+    no SESSIONSTORE_KAFKA_BOOTSTRAP is passed on, an embedded broker) instead of `serve`.
+    """
+    if everything and workers != 1:
+        raise ValueError("`sessionstore run` has no --workers")
+    server = _start(database_url, readmodel_url, log, _arguments(workers, everything))
     try:
         _wait_until_healthy(server)
+        server.children = _children(server.pid)  # found even if the server dies before its stop
         yield server
     finally:
         _stop(server)
 
 
-def _start(database_url: str, readmodel_url: str, log: Path, workers: int) -> Server:
+def _arguments(workers: int, everything: bool) -> list[str]:
+    if everything:
+        return ["run", "--no-demo"]
+    return ["serve", "--workers", str(workers)]
+
+
+def _start(database_url: str, readmodel_url: str, log: Path, arguments: list[str]) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
     env |= {
@@ -77,11 +97,10 @@ def _start(database_url: str, readmodel_url: str, log: Path, workers: int) -> Se
         "SESSIONSTORE_READMODEL_URL": readmodel_url,
         "SESSIONSTORE_LOG_LEVEL": "WARNING",
     }
-    command = [executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command = [executable(), *arguments, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    return Server(process=process, port=port, log=log)
+    return Server(process=process, port=port, log=log, command=arguments[0])
 
 
 def free_port() -> int:
@@ -99,7 +118,9 @@ def _wait_until_healthy(server: Server) -> None:
         if _answers_ok(url):
             return
         time.sleep(POLL)
-    raise ServerError(f"sessionstore serve not healthy within {READY_WITHIN}s:\n{server.output()}")
+    raise ServerError(
+        f"sessionstore {server.command} not healthy within {READY_WITHIN}s:\n{server.output()}"
+    )
 
 
 def _answers_ok(url: str) -> bool:
@@ -111,10 +132,20 @@ def _answers_ok(url: str) -> bool:
 
 
 def _stop(server: Server) -> None:
+    """SIGTERM, then SIGKILL; then whatever it started (workers, a broker) if it left them."""
     process = server.process
-    if process.poll() is not None:
-        server.stopped_how = f"had exited with {process.returncode}"
-        return
+    children = {child.pid: child for child in (*server.children, *_children(server.pid))}
+    try:
+        if process.poll() is not None:
+            server.stopped_how = f"had exited with {process.returncode}"
+        else:
+            _terminate(server)
+    finally:
+        _kill_left(list(children.values()), server)
+
+
+def _terminate(server: Server) -> None:
+    process = server.process
     process.terminate()
     try:
         code = process.wait(timeout=STOP_WITHIN)
@@ -123,6 +154,37 @@ def _stop(server: Server) -> None:
         process.kill()
         process.wait()
         server.stopped_how = f"ignored SIGTERM for {STOP_WITHIN:.0f}s, SIGKILLed"
+
+
+def _children(pid: int) -> list[Any]:
+    """The server's processes below it, known before it stops (orphans are not found later)."""
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return list(psutil.Process(pid).children(recursive=True))
+    return []
+
+
+def _kill_left(children: list[Any], server: Server) -> None:
+    """SIGKILL those still alive (psutil checks their start time: never a reused pid)."""
+    import psutil
+
+    left = [child for child in children if _alive(child)]
+    for child in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    if left:
+        server.stopped_how += f"; {len(left)} child process(es) left behind, SIGKILLed"
+
+
+def _alive(process: Any) -> bool:
+    """Running and not a zombie (a zombie is dead, only not reaped yet)."""
+    import psutil
+
+    try:
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def process_cpu_seconds(pid: int) -> float:
