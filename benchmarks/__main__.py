@@ -6,7 +6,7 @@
 - http: a real `sessionstore serve` under HTTP load against plain eventsourcing saves on the
   same backend (see benchmarks/write_path.py);
 - freshness: on a real `sessionstore run`, the time from a PUT's 200 to its version in all
-  three read models, against a PUT's round trip (see benchmarks/freshness.py).
+  three read models, against a PUT's round trip (see benchmarks/freshness/).
 """
 
 from __future__ import annotations

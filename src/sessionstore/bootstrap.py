@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,9 +67,15 @@ def configure_logging(settings: Settings) -> None:
 @contextlib.contextmanager
 def creating_tables(url: str) -> Iterator[None]:
     """Processes that start together take turns creating tables: PostgreSQL's
-    `CREATE ... IF NOT EXISTS` fails when two sessions run it at once (pg_type races)."""
-    if "SQLITE_DBNAME" in eventstore_env(url):
-        yield  # SQLite serialises DDL under its own write lock
+    `CREATE ... IF NOT EXISTS` fails when two sessions run it at once (pg_type races), and
+    so does switching a new SQLite file to WAL. An advisory lock; on SQLite an flock."""
+    env = eventstore_env(url)
+    if "SQLITE_DBNAME" in env:  # switching a new file to WAL fails while another does it
+        path = Path(env["SQLITE_DBNAME"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}.tables-lock", "a") as turns:
+            fcntl.flock(turns, fcntl.LOCK_EX)
+            yield  # closing the file drops the lock
         return
     with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('sessionstore.tables'))")

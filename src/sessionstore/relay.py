@@ -41,6 +41,11 @@ def _set_from_thread(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> N
         loop.call_soon_threadsafe(event.set)
 
 
+class TopicWentBack(RuntimeError):
+    """The broker gave a record an offset below one it gave before: the partition's log
+    started again (a broker that lost its data under the same cluster id)."""
+
+
 class LostRelayLock(RuntimeError):
     """Another relay may be publishing now: this one must stop before its next batch."""
 
@@ -52,10 +57,14 @@ class Relay:
         publisher: Publisher,
         *,
         still_ours: Callable[[], bool] = lambda: True,
+        offsets: dict[int, int] | None = None,
+        from_start: bool = False,
         batch: int = 500,
         idle: float = 0.02,
     ) -> None:
-        """`still_ours`: asked before each batch whether this relay still holds the lock."""
+        """`still_ours`: asked before each batch whether this relay still holds the lock;
+        `offsets`: partition -> the highest offset produced so far, kept by the caller across
+        restarts; `from_start`: publish everything again (the topic went back in time)."""
         self.name = f"relay:{publisher.topic}@{publisher.cluster_id}"
         self._store = store
         self._publisher = publisher
@@ -64,6 +73,9 @@ class Relay:
         self._idle = idle
         self._position: int | None = None  # read once: this relay is the only one moving it
         self._still_ours = still_ours
+        self._offsets = {} if offsets is None else offsets
+        self._from_start = from_start
+        self._recorded = 0  # the durable position: tracking only ever moves forward
         self.published = 0
 
     def position(self) -> int:
@@ -78,19 +90,34 @@ class Relay:
     async def relay_once(self) -> int:
         """Publish the next batch; return how many events it held."""
         if self._position is None:
-            self._position = await anyio.to_thread.run_sync(self.position)
+            self._recorded = await anyio.to_thread.run_sync(self.position)
+            self._position = 0 if self._from_start else self._recorded
         notifications = await anyio.to_thread.run_sync(self.pending, self._position)
         if not notifications:
             return 0
         if not await anyio.to_thread.run_sync(self._still_ours):
             raise LostRelayLock("the relay lock is no longer held; standing by again")
-        await self._publisher.publish([outgoing(n) for n in notifications])
+        produced = await self._publisher.publish([outgoing(n) for n in notifications])
+        self._check_offsets(produced)
         last = notifications[-1].id
-        await anyio.to_thread.run_sync(self._tracking.insert_tracking, Tracking(self.name, last))
+        if last > self._recorded:
+            tracking = Tracking(self.name, last)
+            await anyio.to_thread.run_sync(self._tracking.insert_tracking, tracking)
+            self._recorded = last
         self._position = last
         self.published += len(notifications)
         log.info("relayed %d event(s) up to notification %d", len(notifications), last)
         return len(notifications)
+
+    def _check_offsets(self, produced: list[tuple[int, int]]) -> None:
+        for partition, offset in produced:
+            before = self._offsets.get(partition, -1)
+            if offset <= before:
+                raise TopicWentBack(
+                    f"{self._publisher.topic}[{partition}] gave offset {offset} after {before}: "
+                    "its log started again"
+                )
+            self._offsets[partition] = offset
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop`: woken at once by this process's own writes, and polling

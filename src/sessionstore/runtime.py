@@ -26,7 +26,7 @@ from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
 from sessionstore.parts import Parts, first_set
 from sessionstore.readmodels.projections import PROJECTIONS
-from sessionstore.relay import Relay
+from sessionstore.relay import Relay, TopicWentBack
 
 log = logging.getLogger(__name__)
 BROKER_PROBE_EVERY = 2.0  # seconds
@@ -70,17 +70,30 @@ async def run_relay(
     (re)start asks the broker again for the topic and its cluster id: a broker that came
     back empty is refilled from the start (positions are kept per cluster)."""
 
+    offsets: dict[int, int] = {}  # what this process produced, across restarts
+    from_start = False
+
     async def run() -> None:
+        nonlocal from_start
         if not await _acquired(parts, lock, stop):
             return
         try:
             publisher = Publisher(await ensure_topic(kafka))
             await publisher.start()
             parts.running("relay")
+            relay = Relay(
+                store, publisher, still_ours=lock.held, offsets=offsets, from_start=from_start
+            )
             try:
-                await Relay(store, publisher, still_ours=lock.held).run(stop)
+                await relay.run(stop)
+            except TopicWentBack as error:
+                log.warning("%s; publishing every event again from the start", error)
+                offsets.clear()
+                from_start = True
+                raise
             finally:
                 await publisher.stop()
+            from_start = False
         finally:
             lock.release()
 

@@ -12,12 +12,16 @@ import pytest
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
 from sessionstore.domain.changes import SessionUpdate
+from sessionstore.domain.keys import session_key
+from sessionstore.parts import Parts
 from sessionstore.readmodels.projections import PROJECTIONS
-from tests.integration.stream_support import relay_all, wait_until
+from sessionstore.runtime import run_relay
+from tests.integration.stream_support import read_topic, relay_all, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -58,3 +62,32 @@ async def project_until(
     finally:
         stop.set()
         await running
+
+
+async def test_the_relay_publishes_everything_again_when_the_topic_started_again(
+    tmp_path: Path, sqlite_store: SessionStore, sqlite_url: str
+) -> None:
+    for i in range(12):
+        sqlite_store.update_session(1, f"before-{i}", SessionUpdate(attributes={"i": i}))
+    parts, stop = Parts(first_delay=0.1), asyncio.Event()
+    first = EmbeddedBroker(tmp_path / "first.log").start()
+    port, cluster = first.port, first.cluster
+    kafka = await ensure_topic(Settings(topic="sessions").kafka(first.bootstrap, embedded=True))
+    lock = relay_lock(sqlite_url, kafka.topic)
+    relaying = asyncio.create_task(run_relay(parts, sqlite_store, kafka, lock, stop))
+    try:
+        first_log = await read_topic(kafka, 12)
+        assert len({r.partition for r in first_log}) == 3  # every partition has a mark
+        first.stop()
+
+        with EmbeddedBroker(tmp_path / "second.log", port=port, cluster=cluster) as second:
+            assert second.cluster == cluster
+            await ensure_topic(kafka)  # back empty, under the same id
+            sqlite_store.update_session(1, "after", SessionUpdate(attributes={"new": True}))
+            again = await read_topic(kafka, 13)  # the new one, and all before it again
+    finally:
+        stop.set()
+        await relaying
+        first.stop()
+    names = [*(f"before-{i}" for i in range(12)), "after"]
+    assert {r.key for r in again} == {str(session_key(1, name)).encode() for name in names}

@@ -64,6 +64,17 @@ def free_port() -> int:
         return port
 
 
+def _free(port: int) -> bool:
+    """Nobody listens there (connections of a killed broker may linger in TIME_WAIT)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class EmbeddedBroker:
     """A Tansu process on a loopback port; `stop()` (or the context manager) kills it."""
 
@@ -85,6 +96,8 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         binary = find_tansu()
+        if self._wanted_port and not _free(self._wanted_port):
+            raise BrokerError(f"port {self._wanted_port} is in use: the broker cannot listen there")
         for _ in range(1 if self._wanted_port else ATTEMPTS):
             port = self._wanted_port or free_port()
             cluster = self._wanted_cluster or f"{CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"

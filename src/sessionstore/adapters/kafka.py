@@ -99,12 +99,13 @@ class Publisher:
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+    async def publish(self, records: Sequence[OutgoingRecord]) -> list[tuple[int, int]]:
+        """Send and wait for every acknowledgement; the (partition, offset) each got."""
         pending = [
             await self._producer.send(self.topic, r.value, key=r.key, headers=list(r.headers))
             for r in records
         ]
-        await asyncio.gather(*pending)
+        return [(meta.partition, meta.offset) for meta in await asyncio.gather(*pending)]
 
 
 PositionsFor = Callable[[Sequence[int]], Awaitable[dict[int, int]]]

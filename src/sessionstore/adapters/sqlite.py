@@ -2,8 +2,8 @@
 
 Writers take the write lock at BEGIN (IMMEDIATE); readers read a snapshot (a deferred
 BEGIN), so queries never wait for a projector's write. Read models are projections that can
-be rebuilt: their commits are not fsynced one by one (see `_connect`). Connections are reused: opening one
-per transaction cost a connect and a WAL checkpoint each time.
+be rebuilt: their commits are not fsynced one by one (see `_connect`). Connections are
+reused: opening one per transaction cost a connect and a WAL checkpoint each time.
 """
 
 from __future__ import annotations
