@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 import anyio.to_thread
@@ -21,6 +22,7 @@ from sessionstore.domain.events import SESSION_TAGS
 from sessionstore.parts import first_set
 
 log = logging.getLogger(__name__)
+RECORD_EVERY = 0.2  # seconds between two writes of the relay's position
 
 
 def outgoing(notification: Notification) -> OutgoingRecord:
@@ -76,6 +78,7 @@ class Relay:
         self._offsets = {} if offsets is None else offsets
         self._from_start = from_start
         self._recorded = 0  # the durable position: tracking only ever moves forward
+        self._recorded_at = 0.0
         self.published = 0
 
     def position(self) -> int:
@@ -99,15 +102,22 @@ class Relay:
             raise LostRelayLock("the relay lock is no longer held; standing by again")
         produced = await self._publisher.publish([outgoing(n) for n in notifications])
         self._check_offsets(produced)
-        last = notifications[-1].id
-        if last > self._recorded:
-            tracking = Tracking(self.name, last)
-            await anyio.to_thread.run_sync(self._tracking.insert_tracking, tracking)
-            self._recorded = last
-        self._position = last
+        self._position = notifications[-1].id
+        if time.monotonic() - self._recorded_at >= RECORD_EVERY:
+            await self.record()
         self.published += len(notifications)
-        log.info("relayed %d event(s) up to notification %d", len(notifications), last)
+        log.debug("relayed %d event(s) up to notification %d", len(notifications), self._position)
         return len(notifications)
+
+    async def record(self) -> None:
+        """Make the position durable. Not after every batch: a crash repeats at most the
+        last RECORD_EVERY seconds of events (the projectors skip what they have), and the
+        relay writes to the event store far less often."""
+        if self._position is not None and self._position > self._recorded:
+            tracking = Tracking(self.name, self._position)
+            await anyio.to_thread.run_sync(self._tracking.insert_tracking, tracking)
+            self._recorded = self._position
+        self._recorded_at = time.monotonic()
 
     def _check_offsets(self, produced: list[tuple[int, int]]) -> None:
         for partition, offset in produced:
@@ -129,6 +139,8 @@ class Relay:
             while not stop.is_set():
                 written.clear()  # before reading: a write after this read wakes the wait below
                 if await self.relay_once() == 0:
+                    await self.record()
                     await first_set(stop, written, timeout=self._idle)
+            await self.record()
         finally:
             unlisten()

@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 KEPT_OPEN = 4
+_writers: dict[str, threading.Lock] = {}  # one per file: this process's writers queue here
+_writers_lock = threading.Lock()
+
+
+def _writer_turn(path: str) -> threading.Lock:
+    """Writers of one file in this process (the three projectors of `run`) take turns on a
+    lock that wakes the next at once, where SQLite's busy handler would sleep and retry."""
+    with _writers_lock:
+        return _writers.setdefault(str(Path(path).resolve()), threading.Lock())
 
 
 class SQLiteDatabase:
@@ -26,6 +35,7 @@ class SQLiteDatabase:
         self.path = path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._turn = _writer_turn(path)
         self._lock = threading.Lock()
         self._open = 0
         with self._connection() as conn:
@@ -61,7 +71,7 @@ class SQLiteDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._connection() as conn:
+        with self._turn, self._connection() as conn:
             cur = conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
