@@ -73,7 +73,7 @@ class Publisher:
             bootstrap_servers=self._settings.bootstrap,
             acks="all",
             enable_idempotence=idempotence,
-            linger_ms=5,
+            linger_ms=1,
             max_batch_size=1 << 20,
             request_timeout_ms=10_000,  # a lost broker fails the relay's send within 10 s
         )
