@@ -70,15 +70,20 @@ async def run_relay(
     (re)start asks the broker again for the topic and its cluster id: a broker that came
     back empty is refilled from the start (positions are kept per cluster)."""
 
-    offsets: dict[int, int] = {}  # what this process produced, across restarts
+    offsets: dict[int, int] = {}  # what this process produced to `cluster`, across restarts
+    cluster = ""
     from_start = False
 
     async def run() -> None:
-        nonlocal from_start
+        nonlocal from_start, cluster
         if not await _acquired(parts, lock, stop):
             return
         try:
-            publisher = Publisher(await ensure_topic(kafka))
+            current = await ensure_topic(kafka)
+            if current.cluster_id != cluster:  # another cluster: its own offsets, its own position
+                offsets.clear()
+                cluster = current.cluster_id
+            publisher = Publisher(current)
             await publisher.start()
             parts.running("relay")
             relay = Relay(
