@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
+from sessionstore.adapters.broker import free_port
 from tests.e2e.server import executable
 
 DEADLINE = 60.0
@@ -157,3 +159,19 @@ def poll_until(condition: Callable[[], bool], what: str, process: Process) -> No
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {DEADLINE}s waiting for {what}\n{process.output()}")
         process.pause()
+
+
+def start_run(running: Launcher, env: dict[str, str]) -> tuple[Process, httpx.Client]:
+    """`sessionstore run --no-demo` once GET /health answers 200, and a client for it."""
+    port = free_port()
+    process = running.start(env, "run", "--host", "127.0.0.1", "--port", str(port), "--no-demo")
+    base_url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    poll_until(healthy, "GET /health to answer 200", process)
+    return process, httpx.Client(base_url=base_url, timeout=10)

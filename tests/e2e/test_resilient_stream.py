@@ -17,7 +17,7 @@ from sessionstore.adapters.broker import EmbeddedBroker, free_port
 from sessionstore.adapters.kafka import OutgoingRecord, Publisher, ensure_topic
 from sessionstore.config import Settings
 from sessionstore.domain.keys import session_key
-from tests.e2e.processes import STOP_WITHIN, Launcher, Process, launcher, poll_until, stream_env
+from tests.e2e.processes import STOP_WITHIN, launcher, poll_until, start_run, stream_env
 from tests.e2e.server import executable
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -31,21 +31,6 @@ def run_env(directory: Path, bootstrap: str, topic: str) -> dict[str, str]:
         bootstrap,
         topic,
     )
-
-
-def start_run(running: Launcher, env: dict[str, str]) -> tuple[Process, httpx.Client]:
-    port = free_port()
-    process = running.start(env, "run", "--host", "127.0.0.1", "--port", str(port), "--no-demo")
-    base_url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    poll_until(healthy, "GET /health to answer 200", process)
-    return process, httpx.Client(base_url=base_url, timeout=10)
 
 
 def status(client: httpx.Client) -> int:

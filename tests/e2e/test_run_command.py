@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sessionstore.adapters.broker import free_port
-from tests.e2e.processes import STOP_WITHIN, Launcher, Process, launcher, poll_until
+from tests.e2e.processes import STOP_WITHIN, Process, launcher, poll_until, start_run
 from tests.integration.support import exact
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -34,22 +33,6 @@ def run_env(directory: Path) -> dict[str, str]:
         "SESSIONSTORE_READMODEL_URL": f"sqlite:///{directory / 'readmodels.db'}",
         "SESSIONSTORE_KAFKA_SESSION_TIMEOUT_MS": "2000",
     }
-
-
-def start(running: Launcher, env: dict[str, str]) -> tuple[Process, httpx.Client]:
-    """The process once GET /health answers 200, and a client for it (to be closed)."""
-    port = free_port()
-    process = running.start(env, "run", "--host", "127.0.0.1", "--port", str(port), "--no-demo")
-    base_url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    poll_until(healthy, "GET /health to answer 200", process)
-    return process, httpx.Client(base_url=base_url, timeout=10)
 
 
 def put(client: httpx.Client, sid: str, **session: Any) -> None:
@@ -135,7 +118,7 @@ def assert_not_found(response: httpx.Response) -> None:
 def test_run_serves_the_projections_and_keeps_them_across_a_restart(tmp_path: Path) -> None:
     env = run_env(tmp_path)
     with launcher(tmp_path) as running:
-        process, client = start(running, env)
+        process, client = start_run(running, env)
         with client:
             ids = drive(client)
             sessions = wait_projected(client, ids, process)
@@ -158,7 +141,7 @@ def test_run_serves_the_projections_and_keeps_them_across_a_restart(tmp_path: Pa
             assert_not_found(client.get("/v1/applications/1/sessions/999999"))
         assert process.terminate(within=STOP_WITHIN) == 0
 
-        process, client = start(running, env)  # a new, empty embedded broker; the same files
+        process, client = start_run(running, env)  # a new, empty embedded broker; the same files
         with client:
             for sid, session in sessions.items():
                 assert document(client, f"/readmodels/v2/1/{sid}") == session
