@@ -5,8 +5,9 @@
 - replay: rebuilding the three read models from 100k stored events against the in-memory fold;
 - http: a real `sessionstore serve` under HTTP load against plain eventsourcing saves on the
   same backend (see benchmarks/write_path.py);
-- freshness: on a real `sessionstore run`, the time from a PUT's 200 to its version in all
-  three read models, against a PUT's round trip (see benchmarks/freshness/).
+- freshness: on a real `sessionstore run`, and on `serve`, `relay` and the three projectors as
+  separate processes, the time from a PUT's 200 to its version in all three read models,
+  against a PUT's round trip (see benchmarks/freshness/).
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--http-history", type=int, default=http.late, help="the late version of the history"
     )
+    _freshness_arguments(parser)
+    return parser
+
+
+def _freshness_arguments(parser: argparse.ArgumentParser) -> None:
     fresh = freshness.Options()
     parser.add_argument(
         "--freshness-clients",
@@ -124,11 +130,28 @@ def _parser() -> argparse.ArgumentParser:
         default=fresh.open_duration,
         help="seconds of the freshness part's open loop",
     )
-    return parser
+    parser.add_argument(
+        "--freshness-shapes",
+        type=_shapes,
+        default=fresh.shapes,
+        help="comma-separated, of " + ", ".join(freshness.SHAPES) + " (run: one `sessionstore "
+        "run`; parts: `serve`, `relay` and 3 x `project` as processes); default: both",
+    )
 
 
 def _freshness_options(args: argparse.Namespace) -> freshness.Options:
-    return freshness.Options(clients=args.freshness_clients, open_duration=args.freshness_duration)
+    return freshness.Options(
+        clients=args.freshness_clients,
+        open_duration=args.freshness_duration,
+        shapes=args.freshness_shapes,
+    )
+
+
+def _shapes(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names or any(name not in freshness.SHAPES for name in names):
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(freshness.SHAPES)}")
+    return names
 
 
 def _backends(text: str) -> tuple[str, ...]:

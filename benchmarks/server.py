@@ -1,7 +1,8 @@
-"""A real `sessionstore serve` (or `run --no-demo`) process: start, wait for /health, stop.
+"""Real `sessionstore` processes: start, wait for their /health, stop.
 
 `serve` is the HTTP write path benchmark's server; `run --no-demo` (everything in one process,
-its own embedded broker: what `make run` runs) is the freshness benchmark's.
+its own embedded broker: what `make run` runs) is the freshness benchmark's, and so are
+`serve`, `relay` and the three `project NAME` as separate processes (`started`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,16 @@ POLL = 0.1
 
 
 class ServerError(RuntimeError):
-    """The server did not start, or died; the message ends with its log's tail."""
+    """A process did not start, or died; the message ends with its log's tail."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One process to start: `sessionstore ARGUMENTS --host 127.0.0.1 --port P`."""
+
+    arguments: tuple[str, ...]
+    log: Path
+    name: str = ""  # in messages; by default the first argument
 
 
 @dataclass
@@ -34,7 +44,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
-    command: str = "serve"
+    command: str = "serve"  # its arguments before the options, e.g. `project v1`
     stopped_how: str = ""
     children: list[Any] = field(default_factory=list)  # psutil.Process, once it was healthy
 
@@ -63,6 +73,20 @@ def executable() -> str:
     return found
 
 
+def environment(database_url: str, readmodel_url: str, **more: str) -> dict[str, str]:
+    """This process's environment without its SESSIONSTORE_ settings, then the given ones.
+
+    `more`: further settings by their name without the prefix, e.g. `KAFKA_BOOTSTRAP="..."`.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
+    env |= {
+        "SESSIONSTORE_DATABASE_URL": database_url,
+        "SESSIONSTORE_READMODEL_URL": readmodel_url,
+        "SESSIONSTORE_LOG_LEVEL": "WARNING",
+    }
+    return env | {f"SESSIONSTORE_{name}": value for name, value in more.items()}
+
+
 @contextlib.contextmanager
 def running(
     database_url: str, readmodel_url: str, log: Path, *, workers: int = 1, everything: bool = False
@@ -71,36 +95,50 @@ def running(
 
     `everything`: `sessionstore run --no-demo` (HTTP API, relay, the three projectors and, as
     no SESSIONSTORE_KAFKA_BOOTSTRAP is passed on, an embedded broker) instead of `serve`.
+    Its TMPDIR is the log's directory: the broker's log dir it makes there goes with it.
     """
     if everything and workers != 1:
         raise ValueError("`sessionstore run` has no --workers")
-    server = _start(database_url, readmodel_url, log, _arguments(workers, everything))
-    try:
-        _wait_until_healthy(server)
-        server.children = _children(server.pid)  # found even if the server dies before its stop
+    spec = Spec(_arguments(workers, everything), log)
+    env = environment(database_url, readmodel_url) | {"TMPDIR": str(log.parent)}
+    with started([spec], env) as (server,):
         yield server
-    finally:
-        _stop(server)
 
 
-def _arguments(workers: int, everything: bool) -> list[str]:
+def _arguments(workers: int, everything: bool) -> tuple[str, ...]:
     if everything:
-        return ["run", "--no-demo"]
-    return ["serve", "--workers", str(workers)]
+        return ("run", "--no-demo")
+    return ("serve", "--workers", str(workers))
 
 
-def _start(database_url: str, readmodel_url: str, log: Path, arguments: list[str]) -> Server:
+@contextlib.contextmanager
+def started(specs: Sequence[Spec], env: Mapping[str, str]) -> Iterator[list[Server]]:
+    """The processes, started together, each healthy on its free port; stopped on the way out.
+
+    All are stopped together, even if one failed to start: SIGTERM to each, then SIGKILL to
+    those still running after `STOP_WITHIN` seconds, then to whatever they left behind.
+    """
+    servers: list[Server] = []
+    try:
+        for spec in specs:
+            servers.append(_start(spec, env))
+        deadline = time.monotonic() + READY_WITHIN
+        for server in servers:
+            _wait_until_healthy(server, deadline)
+        for server in servers:  # found even if a server dies before its stop
+            server.children = _children(server.pid)
+        yield servers
+    finally:
+        _stop_all(servers)
+
+
+def _start(spec: Spec, env: Mapping[str, str]) -> Server:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
-    env |= {
-        "SESSIONSTORE_DATABASE_URL": database_url,
-        "SESSIONSTORE_READMODEL_URL": readmodel_url,
-        "SESSIONSTORE_LOG_LEVEL": "WARNING",
-    }
-    command = [executable(), *arguments, "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("ab") as output:
+    command = [executable(), *spec.arguments, "--host", "127.0.0.1", "--port", str(port)]
+    with spec.log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    return Server(process=process, port=port, log=log, command=arguments[0])
+    name = spec.name or spec.arguments[0]
+    return Server(process=process, port=port, log=spec.log, command=name)
 
 
 def free_port() -> int:
@@ -110,8 +148,7 @@ def free_port() -> int:
         return port
 
 
-def _wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + READY_WITHIN
+def _wait_until_healthy(server: Server, deadline: float) -> None:
     url = f"http://127.0.0.1:{server.port}/health"
     while time.monotonic() < deadline:
         server.check_alive()
@@ -131,24 +168,33 @@ def _answers_ok(url: str) -> bool:
         return False
 
 
-def _stop(server: Server) -> None:
-    """SIGTERM, then SIGKILL; then whatever it started (workers, a broker) if it left them."""
-    process = server.process
-    children = {child.pid: child for child in (*server.children, *_children(server.pid))}
+def _stop_all(servers: list[Server]) -> None:
+    """SIGTERM to all, then SIGKILL; then whatever they started (workers, a broker) if left."""
+    children = [_known_children(server) for server in servers]
     try:
-        if process.poll() is not None:
-            server.stopped_how = f"had exited with {process.returncode}"
-        else:
-            _terminate(server)
+        for server in servers:
+            if server.process.poll() is not None:
+                server.stopped_how = f"had exited with {server.process.returncode}"
+            else:
+                server.process.terminate()
+        deadline = time.monotonic() + STOP_WITHIN
+        for server in servers:
+            if not server.stopped_how:
+                _await_exit(server, deadline)
     finally:
-        _kill_left(list(children.values()), server)
+        for server, left in zip(servers, children, strict=True):
+            _kill_left(left, server)
 
 
-def _terminate(server: Server) -> None:
+def _known_children(server: Server) -> list[Any]:
+    found = {child.pid: child for child in (*server.children, *_children(server.pid))}
+    return list(found.values())
+
+
+def _await_exit(server: Server, deadline: float) -> None:
     process = server.process
-    process.terminate()
     try:
-        code = process.wait(timeout=STOP_WITHIN)
+        code = process.wait(timeout=max(0.0, deadline - time.monotonic()))
         server.stopped_how = f"SIGTERM, exit {code}"
     except subprocess.TimeoutExpired:
         process.kill()
@@ -187,13 +233,16 @@ def _alive(process: Any) -> bool:
         return False
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """The process's and its live children's CPU (psutil, a dev dependency)."""
+def process_cpu_seconds(pid: int, *, own: bool = True, children: bool = True) -> float:
+    """The process's and/or its live children's CPU (psutil, a dev dependency)."""
     import psutil
 
     parent = psutil.Process(pid)
+    processes = [parent] if own else []
+    if children:
+        processes += parent.children(recursive=True)
     total = 0.0
-    for process in (parent, *parent.children(recursive=True)):
+    for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
             total += float(times.user) + float(times.system)

@@ -11,8 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import phases, server
-from benchmarks.freshness.measurements import Closed, Load, Opened
+from benchmarks import phases
+from benchmarks.freshness.deployment import SHAPES, Deployment
+from benchmarks.freshness.measurements import Closed, Cpu, Load, Opened
 from benchmarks.freshness.visibility import Visibility, mismatched
 from benchmarks.freshness.writes import Write, Writer
 from benchmarks.loadgen import Client
@@ -35,6 +36,7 @@ class Options:
     open_duration: float = 5.0
     deadline: float = 10.0  # after the open loop's last answer
     poll_every: float = 0.001
+    shapes: tuple[str, ...] = SHAPES  # each measured on its own processes, in this order
 
 
 @dataclass
@@ -54,7 +56,7 @@ class _OpenRecord:
 class _Bench:
     """What every phase works with: one pool of connections, a writer on each, one poller."""
 
-    running: server.Server
+    running: Deployment
     visibility: Visibility
     options: Options
     pool: list[Client]
@@ -112,10 +114,10 @@ async def _closed_loop(bench: _Bench) -> Closed:
     try:
         await asyncio.sleep(bench.options.warmup)
         start, window.measuring = time.perf_counter(), True
-        cpu = bench.running.cpu_seconds()
+        cpu = bench.running.cpu()
         await asyncio.sleep(bench.options.duration)
         end, window.measuring, window.stopped = time.perf_counter(), False, True
-        cpu = bench.running.cpu_seconds() - cpu
+        cpu = bench.running.cpu() - cpu
         await phases.drain(tasks, bench.tally)
     finally:
         _cancel(tasks)
@@ -161,19 +163,19 @@ async def _open_loop(bench: _Bench, rate: float) -> Opened:
         poller_cpu=spent.poller_cpu,
         poller_queries=spent.poller_queries,
         poller_ticks=spent.poller_ticks,
-        server_cpu=spent.server_cpu,
+        cpu=spent.cpu,
     )
 
 
 @dataclass(frozen=True)
 class _Counters:
-    """The wall clock, the poller's counters and the server's CPU: at a moment, or since."""
+    """The wall clock, the poller's counters and the processes' CPU: at a moment, or since."""
 
     wall: float
     poller_cpu: float
     poller_queries: int
     poller_ticks: int
-    server_cpu: float
+    cpu: Cpu
 
     @staticmethod
     def now(bench: _Bench) -> _Counters:
@@ -183,7 +185,7 @@ class _Counters:
             visibility.cpu,
             visibility.queries,
             visibility.ticks,
-            bench.running.cpu_seconds(),
+            bench.running.cpu(),
         )
 
     def until_now(self, bench: _Bench) -> _Counters:
@@ -193,7 +195,7 @@ class _Counters:
             now.poller_cpu - self.poller_cpu,
             now.poller_queries - self.poller_queries,
             now.poller_ticks - self.poller_ticks,
-            now.server_cpu - self.server_cpu,
+            now.cpu - self.cpu,
         )
 
 
@@ -237,7 +239,7 @@ def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 
 
 async def run_phases(
-    running: server.Server, visibility: Visibility, database: Path, options: Options
+    running: Deployment, visibility: Visibility, database: Path, options: Options
 ) -> Load:
     """The phases in turn, then each session's final versions against the acknowledged one."""
     authority = f"{phases.HOST}:{running.port}"

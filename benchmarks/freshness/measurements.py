@@ -10,10 +10,29 @@ from benchmarks.freshness.writes import Write
 
 
 @dataclass(frozen=True)
+class Cpu:
+    """CPU seconds: of the process serving the HTTP API, and of the other processes summed."""
+
+    server: float
+    others: float
+
+    def __sub__(self, before: Cpu) -> Cpu:
+        return Cpu(self.server - before.server, self.others - before.others)
+
+    def share(self, seconds: float) -> Cpu:
+        """Per second of wall clock: the share of a core each used."""
+        return Cpu(self.server / seconds, self.others / seconds)
+
+    @property
+    def total(self) -> float:
+        return self.server + self.others
+
+
+@dataclass(frozen=True)
 class Closed:
     requests: int
     seconds: float
-    server_cpu: float
+    cpu: Cpu
 
     @property
     def rate(self) -> float:
@@ -31,7 +50,7 @@ class Opened:
     poller_cpu: float
     poller_queries: int
     poller_ticks: int
-    server_cpu: float
+    cpu: Cpu
 
     @property
     def freshness(self) -> list[float]:
@@ -65,7 +84,10 @@ class Load:
 
 @dataclass(frozen=True)
 class Result:
+    shape: str  # `run` or `parts` (see benchmarks.freshness.deployment)
+    title: str
+    others: str  # who "the other processes" of the CPU figures are
     load: Load
     poll_every: float
     stopped_how: str
-    server_log: str  # its tail: at log level WARNING, anything there is worth a look
+    logs: str  # their tails: at log level WARNING, anything there is worth a look

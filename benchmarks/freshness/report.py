@@ -13,17 +13,14 @@ P99_TARGET = 0.050  # seconds from the 200 to the version in all three read mode
 
 def table(result: Result, options: Options) -> Table:
     load = result.load
-    grid = Table(
-        title="Freshness on `sessionstore run` (SQLite files, embedded broker)",
-        caption=_caption(result),
-    )
+    grid = Table(title=result.title, caption=_caption(result))
     for column in ("measure", "figure", "vs baseline", "target"):
         grid.add_column(column)
     opened = load.opened
     if opened is None:
         grid.add_row("open loop", "not run (no throughput)", "", "")
     else:
-        _open_rows(grid, opened, options)
+        _open_rows(grid, result, opened, options)
     grid.add_row(*_closed_row(load, options))
     grid.add_row(*_catch_up_row(load))
     failed = load.tally.failed
@@ -37,7 +34,7 @@ def table(result: Result, options: Options) -> Table:
     return grid
 
 
-def _open_rows(grid: Table, opened: Opened, options: Options) -> None:
+def _open_rows(grid: Table, result: Result, opened: Opened, options: Options) -> None:
     base = opened.round_trip
     grid.add_row("baseline: a PUT's round trip, median", _ms(base), "1.00x", "")
     grid.add_row(
@@ -47,7 +44,7 @@ def _open_rows(grid: Table, opened: Opened, options: Options) -> None:
         "",
     )
     _freshness_rows(grid, opened, options, base)
-    _cpu_rows(grid, opened)
+    _cpu_rows(grid, result, opened)
 
 
 def _freshness_rows(grid: Table, opened: Opened, options: Options, base: float) -> None:
@@ -68,7 +65,7 @@ def _freshness_rows(grid: Table, opened: Opened, options: Options, base: float) 
     )
 
 
-def _cpu_rows(grid: Table, opened: Opened) -> None:
+def _cpu_rows(grid: Table, result: Result, opened: Opened) -> None:
     seconds = opened.seconds
     per_query = opened.poller_cpu / opened.poller_queries if opened.poller_queries else 0.0
     grid.add_row(
@@ -77,9 +74,11 @@ def _cpu_rows(grid: Table, opened: Opened) -> None:
         "",
         "",
     )
+    cpu = opened.cpu.share(seconds)
+    grid.add_row("server CPU in the open loop", f"{cpu.server:.0%} of a core", "", "")
     grid.add_row(
-        "server CPU in the open loop",
-        f"{opened.server_cpu / seconds:.0%} of a core",
+        "other processes' CPU in the open loop, summed",
+        f"{cpu.others:.0%} of a core ({result.others}); all {cpu.total:.0%}",
         "",
         "",
     )
@@ -87,9 +86,11 @@ def _cpu_rows(grid: Table, opened: Opened) -> None:
 
 def _closed_row(load: Load, options: Options) -> tuple[str, ...]:
     closed = load.closed
+    cpu = closed.cpu.share(closed.seconds)
     return (
         f"write rate, closed loop, {options.clients} clients",
-        f"{closed.rate:,.0f} PUT/s, server {closed.server_cpu / closed.seconds:.0%} of a core",
+        f"{closed.rate:,.0f} PUT/s, CPU: server {cpu.server:.0%}, others {cpu.others:.0%} "
+        "of a core",
         "",
         "",
     )
@@ -123,7 +124,7 @@ def _caption(result: Result) -> str:
         f"first writes in all 3 read models after {load.first_visible:.1f} s (consumer groups "
         f"joining); closed loop {load.closed.requests:,} PUTs in {load.closed.seconds:.1f} s; "
         f"{open_loop}load generator on {loadgen.event_loop_name()} in this process; "
-        f"server stop: {result.stopped_how}"
+        f"stop: {result.stopped_how}"
     )
 
 
