@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from talon_one import IntegrationApi
 
+from sessionstore.adapters.broker import EmbeddedBroker
 from tests.e2e.sdk import API_KEYS, integration_api
 from tests.e2e.server import Server
 
@@ -27,3 +29,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def api(server: Server) -> Iterator[IntegrationApi]:
     with integration_api(server.base_url) as integration:
         yield integration
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that kill or restart things around it."""
+    with EmbeddedBroker(tmp_path / "broker.log") as running:
+        yield running

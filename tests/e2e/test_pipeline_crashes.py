@@ -7,7 +7,7 @@ files and the real PostgreSQL. Every wait polls stored positions or read-model v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,12 +38,6 @@ from tests.e2e.processes import Launcher, launcher, stream_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 TOPIC = "customer-sessions"
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(tmp_path / "broker.log") as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,6 @@ from sessionstore.adapters.broker import EmbeddedBroker, free_port
 from sessionstore.adapters.kafka import ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
 from sessionstore.application import SessionStore
-from sessionstore.bootstrap import build_store
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.readmodels.projections import PROJECTIONS
 from tests.e2e.pipeline import Topic, latest_versions, lifecycles, stored_events
@@ -24,19 +22,6 @@ from tests.e2e.server import executable
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 TAKES_OVER_WITHIN = 15.0
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker(tmp_path / "broker.log") as running:
-        yield running
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SessionStore]:
-    app = build_store(Settings(database_url=database_url))
-    yield app
-    app.close()
 
 
 def relay_state(port: int) -> str:
