@@ -3,7 +3,8 @@
 - `run`: one `sessionstore run --no-demo` process (HTTP API, relay, the three projectors) with
   its own embedded broker as a child process: what `make run` runs;
 - `parts`: the production shape on one machine: an embedded broker started from here, then
-  `serve`, `relay` and `project v1|v2|application-sessions`, each its own process.
+  `serve`, `relay` and `project all` (one projector writing the three read models of the
+  SQLite file in one transaction, as the README advises for SQLite), each its own process.
 
 Either way every process is stopped (SIGTERM, then SIGKILL) on the way out, even on failure.
 """
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     import psutil
 
 SHAPES = ("run", "parts")
-PROJECTIONS = ("v1", "v2", "application-sessions")
 PARTS_SETTINGS = {  # beside the database URLs and the log level every process gets
     "KAFKA_IDEMPOTENCE": "off",
     "KAFKA_SESSION_TIMEOUT_MS": "2000",
@@ -104,14 +104,10 @@ def _one_process(running: server.Server) -> Deployment:
 
 
 def _part_specs(directory: Path) -> list[server.Spec]:
-    projectors = [
-        server.Spec(("project", name), directory / f"project-{name}.log", f"project {name}")
-        for name in PROJECTIONS
-    ]
     return [
         server.Spec(("serve",), directory / "serve.log"),
         server.Spec(("relay",), directory / "relay.log"),
-        *projectors,
+        server.Spec(("project", "all"), directory / "project.log", "project all"),
     ]
 
 
@@ -124,9 +120,9 @@ def _separate_processes(processes: list[server.Server], broker: psutil.Process) 
 
     return Deployment(
         shape="parts",
-        title="Freshness on `serve`, `relay`, 3 x `project` (separate processes, SQLite files, "
+        title="Freshness on `serve`, `relay`, `project all` (separate processes, SQLite files, "
         "one embedded broker)",
-        others="relay, 3 projectors, broker",
+        others="relay, projector, broker",
         api=api,
         processes=processes,
         cpu=cpu,

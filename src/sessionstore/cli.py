@@ -98,6 +98,8 @@ def serve(host: str, port: int, workers: int) -> None:
         workers_module.serve_workers(host, port, workers)
 
 
+projection_choice = click.Choice(["all", *PROJECTIONS])
+
 health_port_option = click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -114,12 +116,18 @@ def relay(host: str, port: int | None) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(list(PROJECTIONS)))
+@click.argument("names", metavar="NAME...", nargs=-1, required=True, type=projection_choice)
 @host_option
 @health_port_option
-def project(name: str, host: str, port: int | None) -> None:
-    """Keep one read model (v1, v2 or application-sessions) current from Kafka."""
-    _run(commands.project(_settings(), name, host, port))
+def project(names: tuple[str, ...], host: str, port: int | None) -> None:
+    """Keep read models (v1, v2, application-sessions, or all) current from Kafka.
+
+    One projector per process: with several names (or `all`), one consumer fetches each
+    record once and writes those read models in one transaction (what `run` does); on one
+    SQLite file that beats a process per model, which would take turns on its write lock.
+    """
+    chosen = list(PROJECTIONS) if "all" in names else list(dict.fromkeys(names))
+    _run(commands.project(_settings(), chosen, host, port))
 
 
 @main.command()
@@ -177,7 +185,6 @@ application_option = click.option(
     type=click.IntRange(1),
     help="The application the session belongs to.",
 )
-projection_choice = click.Choice(["all", *PROJECTIONS])
 
 
 @main.command()

@@ -79,18 +79,19 @@ async def relay(settings: Settings, host: str, port: int | None) -> None:
     store.close()
 
 
-async def project(settings: Settings, name: str, host: str, port: int | None) -> None:
-    """One projector; with a port, its own GET /health there."""
+async def project(settings: Settings, names: list[str], host: str, port: int | None) -> None:
+    """One projector keeping the named read models; with a port, its own GET /health there."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
-    (readmodels,) = open_readmodels(settings, [name]).values()
+    readmodels = list(open_readmodels(settings, names).values())
     async with kafka_for_parts(settings) as kafka:
         await run_parts(
             run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop),
             watch_broker(parts, kafka, stop),
             *_health_server(parts, host, port, stop),
         )
-    readmodels.close()
+    for rm in readmodels:
+        rm.close()
 
 
 def _health_server(
@@ -113,7 +114,7 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
         running = [
             run_server(parts, _server(app, host, port), stop),
             run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop),
-            *(run_projector(parts, rm, kafka, GROUP_PREFIX, stop) for rm in readmodels.values()),
+            run_projector(parts, list(readmodels.values()), kafka, GROUP_PREFIX, stop),
             watch_broker(parts, kafka, stop),
         ]
         if demo:

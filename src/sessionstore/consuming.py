@@ -13,42 +13,59 @@ from collections.abc import Callable, Sequence
 import anyio.to_thread
 
 from sessionstore.adapters.kafka import Subscriber
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_store import (
+    ReadModelStore,
+    apply_together,
+    positions_together,
+)
 from sessionstore.config import KafkaSettings
 
 log = logging.getLogger(__name__)
 
 
 class Projector:
-    """Keeps one read model current from the topic, as a member of its consumer group."""
+    """Keeps read models current from the topic, as a member of its consumer group.
 
-    def __init__(self, readmodels: ReadModelStore, kafka: KafkaSettings, group: str) -> None:
-        self.readmodels = readmodels
-        self.name = readmodels.projection.name
+    One consumer for several read models of one database (those of `run`) fetches and
+    decodes each record once and writes every model in one transaction: one writer, where a
+    projector per model would contend for SQLite's single write lock.
+    """
+
+    def __init__(
+        self,
+        readmodels: ReadModelStore | Sequence[ReadModelStore],
+        kafka: KafkaSettings,
+        group: str,
+    ) -> None:
+        self.readmodels = [readmodels] if isinstance(readmodels, ReadModelStore) else readmodels
+        self.name = "+".join(rm.projection.name for rm in self.readmodels)
         self.subscriber = Subscriber(kafka, group, self._positions)
-        self.applied = 0
 
     async def _positions(self, partitions: Sequence[int]) -> dict[int, int]:
         return await anyio.to_thread.run_sync(
-            self.readmodels.positions, self.subscriber.cluster_id, self.subscriber.topic, partitions
+            positions_together,
+            self.readmodels,
+            self.subscriber.cluster_id,
+            self.subscriber.topic,
+            partitions,
         )
 
     async def consume_once(self) -> int:
         records = await self.subscriber.poll()
         if not records:
             return 0
-        batch = await anyio.to_thread.run_sync(
-            self.readmodels.apply, records, self.subscriber.cluster_id
+        batches = await anyio.to_thread.run_sync(
+            apply_together, self.readmodels, records, self.subscriber.cluster_id
         )
-        self.applied += batch.applied
-        log.debug(
-            "%s: %d record(s): %d applied, %d duplicate(s), %d parked",
-            self.name,
-            len(records),
-            batch.applied,
-            batch.duplicates,
-            len(batch.parked),
-        )
+        for rm, batch in zip(self.readmodels, batches, strict=True):
+            log.debug(
+                "%s: %d record(s): %d applied, %d duplicate(s), %d parked",
+                rm.projection.name,
+                len(records),
+                batch.applied,
+                batch.duplicates,
+                len(batch.parked),
+            )
         return len(records)
 
     async def run(self, stop: asyncio.Event, started: Callable[[], None] = lambda: None) -> None:

@@ -20,9 +20,11 @@ from sessionstore.adapters.kafka import OutgoingRecord, Publisher
 from sessionstore.application import SessionStore
 from sessionstore.domain.events import SESSION_TAGS
 from sessionstore.parts import first_set
+from sessionstore.ports import WriteWatch
 
 log = logging.getLogger(__name__)
 RECORD_EVERY = 0.2  # seconds between two writes of the relay's position
+WATCH_EVERY = 0.002  # seconds between two looks at the store's write watch, while idle
 
 
 def outgoing(notification: Notification) -> OutgoingRecord:
@@ -41,6 +43,19 @@ def outgoing(notification: Notification) -> OutgoingRecord:
 def _set_from_thread(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
     if not loop.is_closed():
         loop.call_soon_threadsafe(event.set)
+
+
+async def _until_written(
+    stop: asyncio.Event, written: asyncio.Event, watch: WriteWatch, idle: float
+) -> None:
+    """Until a write of this process, one of another process (asked every WATCH_EVERY), or
+    `idle` seconds."""
+    deadline = time.monotonic() + idle
+    while not (stop.is_set() or written.is_set() or watch.changed()):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await first_set(stop, written, timeout=min(WATCH_EVERY, left))
 
 
 class TopicWentBack(RuntimeError):
@@ -62,7 +77,7 @@ class Relay:
         offsets: dict[int, int] | None = None,
         from_start: bool = False,
         batch: int = 500,
-        idle: float = 0.02,
+        idle: float = 0.5,
     ) -> None:
         """`still_ours`: asked before each batch whether this relay still holds the lock;
         `offsets`: partition -> the highest offset produced so far, kept by the caller across
@@ -90,16 +105,22 @@ class Relay:
             start=position + 1, limit=self._batch, topics=SESSION_TAGS
         )
 
+    def _next_batch(self) -> Sequence[Notification]:
+        """The notifications after the position, if this relay still holds the lock (one
+        thread hop for both)."""
+        if self._position is None:
+            self._recorded = self.position()
+            self._position = 0 if self._from_start else self._recorded
+        notifications = self.pending(self._position)
+        if notifications and not self._still_ours():
+            raise LostRelayLock("the relay lock is no longer held; standing by again")
+        return notifications
+
     async def relay_once(self) -> int:
         """Publish the next batch; return how many events it held."""
-        if self._position is None:
-            self._recorded = await anyio.to_thread.run_sync(self.position)
-            self._position = 0 if self._from_start else self._recorded
-        notifications = await anyio.to_thread.run_sync(self.pending, self._position)
+        notifications = await anyio.to_thread.run_sync(self._next_batch)
         if not notifications:
             return 0
-        if not await anyio.to_thread.run_sync(self._still_ours):
-            raise LostRelayLock("the relay lock is no longer held; standing by again")
         produced = await self._publisher.publish([outgoing(n) for n in notifications])
         self._check_offsets(produced)
         self._position = notifications[-1].id
@@ -130,17 +151,21 @@ class Relay:
             self._offsets[partition] = offset
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop`: woken at once by this process's own writes, and polling
-        every `idle` seconds for those of other processes."""
+        """Publish until `stop`: woken at once by this process's own writes, within
+        WATCH_EVERY by those of other processes (the store's write watch), and reading
+        every `idle` seconds whatever it heard."""
         log.info("relay starting after notification %d", self.position())
         loop, written = asyncio.get_running_loop(), asyncio.Event()
         unlisten = self._store.write_path.committer.listen(lambda: _set_from_thread(loop, written))
+        watch = self._store.write_path.watch_writes()
         try:
             while not stop.is_set():
                 written.clear()  # before reading: a write after this read wakes the wait below
+                watch.changed()
                 if await self.relay_once() == 0:
                     await self.record()
-                    await first_set(stop, written, timeout=self._idle)
+                    await _until_written(stop, written, watch, self._idle)
             await self.record()
         finally:
             unlisten()
+            watch.close()

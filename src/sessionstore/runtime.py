@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 
 import anyio.to_thread
 import uvicorn
@@ -56,9 +56,12 @@ async def kafka_for_parts(settings: Settings) -> AsyncIterator[KafkaSettings]:
 def open_readmodels(
     settings: Settings, names: list[str] | None = None, prefix: str = ""
 ) -> dict[str, ReadModelStore]:
+    """The named projections' stores (default: all), on one database: a projector that keeps
+    several of them writes them in one transaction."""
     with creating_tables(settings.readmodel_url):
+        database = open_database(settings.readmodel_url)
         return {
-            name: ReadModelStore(open_database(settings.readmodel_url), PROJECTIONS[name], prefix)
+            name: ReadModelStore(database, PROJECTIONS[name], prefix)
             for name in names or list(PROJECTIONS)
         }
 
@@ -121,13 +124,15 @@ async def _acquired(parts: Parts, lock: RelayLock, stop: asyncio.Event) -> bool:
 
 async def run_projector(
     parts: Parts,
-    readmodels: ReadModelStore,
+    readmodels: Sequence[ReadModelStore],
     kafka: KafkaSettings,
     group_prefix: str,
     stop: asyncio.Event,
 ) -> None:
-    name = f"projector-{readmodels.projection.name}"
-    group = f"{group_prefix}.{readmodels.projection.name}"
+    """One consumer keeping the given read models, the part `projector-<names joined by +>`,
+    in the consumer group `<group_prefix>.<the same names>`."""
+    names = "+".join(rm.projection.name for rm in readmodels)
+    name, group = f"projector-{names}", f"{group_prefix}.{names}"
 
     async def run() -> None:
         projector = Projector(readmodels, await ensure_topic(kafka), group)

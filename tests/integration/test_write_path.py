@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sessionstore.config import Settings
 from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.events import ReturnedCartItem
+from sessionstore.ports import WriteWatch
 from tests.integration.support import notifications
 
 CLIENTS = 32
@@ -152,3 +154,25 @@ def test_concurrent_writes_record_every_event_once_in_the_notification_log(
     assert set(session_events) <= set(logged)
     for i in range(CLIENTS):
         assert store.get_session(1, f"log-{i}").attributes == {"step": 2}
+
+
+def test_a_write_watch_hears_of_another_stores_writes_and_of_nothing_else(
+    store: SessionStore, second_store: SessionStore
+) -> None:
+    watch = store.write_path.watch_writes()
+    try:
+        assert not watch.changed()  # nobody wrote since it was made
+        second_store.update_session(1, "watched", SessionUpdate(cart_items=cart(1)))
+        assert heard(watch)
+        assert not watch.changed()  # told once per write, not again
+    finally:
+        watch.close()
+
+
+def heard(watch: WriteWatch, within: float = 5.0) -> bool:
+    """PostgreSQL delivers a NOTIFY to the listener shortly after the commit, not within it."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if watch.changed():
+            return True
+    return False

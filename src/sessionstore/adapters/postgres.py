@@ -33,7 +33,7 @@ class PostgresDatabase:
     def __init__(self, dsn: str, schema: str = "") -> None:
         self.schema = schema
         self._pool = ConnectionPool(
-            dsn, min_size=1, max_size=4, open=True, configure=self._configure
+            dsn, min_size=1, max_size=8, open=True, configure=self._configure
         )
         if schema:
             with self._pool.connection() as conn:

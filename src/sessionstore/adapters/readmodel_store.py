@@ -64,15 +64,15 @@ class ReadModelStore:
     def __init__(self, database: Database, projection: Projection, prefix: str = "") -> None:
         self.projection = projection
         self.table = f"{prefix}{projection.table}"
-        self._db = database
+        self.database = database
         self._create()
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
 
     def _create(self) -> None:
-        blob, t = self._db.blob, self.table
-        with self._db.transaction() as cur:
+        blob, t = self.database.blob, self.table
+        with self.database.transaction() as cur:
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {t}_sessions (session_key TEXT PRIMARY KEY, "
                 "application_id BIGINT NOT NULL, integration_id TEXT NOT NULL, "
@@ -102,7 +102,7 @@ class ReadModelStore:
         self, cluster: str, topic: str, partitions: Sequence[int] | None = None
     ) -> dict[int, int]:
         """Stored next offsets; none for a cluster never seen (a new embedded broker)."""
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             cur.execute(
                 f"SELECT kafka_partition, next_offset FROM {self.table}_offsets "
                 "WHERE cluster = ? AND topic = ?",
@@ -112,43 +112,28 @@ class ReadModelStore:
         return {p: o for p, o in stored.items() if partitions is None or p in partitions}
 
     def apply(self, records: Sequence[Record], cluster: str | None) -> Batch:
-        """Fold the records into the stored sessions; rows, offsets and parked records in one
-        transaction. A batch that fails to store is stored again session by session, and the
-        records of a session that cannot be stored are parked.
-
-        `cluster` None: the records do not come from Kafka, and no offsets are stored.
-        """
-        try:
-            with self._db.transaction() as cur:
-                batch = self._advance(cur, records, cluster, alone=False)
-        except Exception as error:
-            log.warning("%s: storing a batch failed (%s); session by session", self.table, error)
-            with self._db.transaction() as cur:
-                batch = self._advance(cur, records, cluster, alone=True)
-        for p in batch.parked:
-            log.warning(
-                "%s: parked %s[%d]@%d: %s", self.table, p.topic, p.partition, p.offset, p.reason
-            )
+        """Fold the records into the stored sessions (see `apply_together`)."""
+        (batch,) = apply_together([self], records, cluster)
         return batch
 
     def retry_parked(self) -> tuple[int, int]:
         """Apply the parked records again, in their order on Kafka; those that apply now (or
         were duplicates) are removed. Returns (removed, still parked)."""
-        with self._db.transaction() as cur:
+        with self.database.transaction() as cur:
             waiting = parked.select(cur, self.table)
             parked.delete_all(cur, self.table)
             left = 0
             for cluster, group in itertools.groupby(waiting, key=lambda p: p.cluster):
                 records = [_record(p.record) for p in group]
-                batch = self._advance(cur, records, None, alone=True, parked_cluster=cluster)
+                batch = self.advance(cur, records, None, alone=True, parked_cluster=cluster)
                 left += len(batch.parked)
         return len(waiting) - left, left
 
     def parked_records(self) -> list[parked.ParkedRecord]:
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             return parked.select(cur, self.table)
 
-    def _advance(
+    def advance(
         self,
         cur: Cursor,
         records: Sequence[Record],
@@ -157,6 +142,8 @@ class ReadModelStore:
         alone: bool,
         parked_cluster: str | None = None,
     ) -> Batch:
+        """The records folded into this projection's rows, inside the caller's transaction;
+        `alone`: each session in a savepoint of its own, parking those that cannot be stored."""
         batch = advance_batch(records, lambda key: self._load(cur, key))
         for key, session in list(batch.sessions.items()):
             if alone:
@@ -221,13 +208,13 @@ class ReadModelStore:
     # -- rebuilds ----------------------------------------------------------------------------
 
     def clear(self) -> None:
-        with self._db.transaction() as cur:
+        with self.database.transaction() as cur:
             for part in PARTS:
                 cur.execute(f"DELETE FROM {self.table}_{part}")
 
     def copy_offsets_from(self, other: ReadModelStore) -> None:
         """Start this (shadow) model where `other` (the live one) stands now."""
-        with self._db.transaction() as cur:
+        with self.database.transaction() as cur:
             cur.execute(f"DELETE FROM {self.table}_offsets")
             cur.execute(f"INSERT INTO {self.table}_offsets SELECT * FROM {other.table}_offsets")
 
@@ -238,9 +225,9 @@ class ReadModelStore:
         then goes on writing into the swapped-in tables; what it applies again is skipped by
         the version guard. False: not caught up yet, nothing changed.
         """
-        with self._db.transaction() as cur:
+        with self.database.transaction() as cur:
             for part in PARTS:
-                self._db.lock(cur, f"{self.table}_{part}")
+                self.database.lock(cur, f"{self.table}_{part}")
             if not _caught_up(cur, f"{shadow.table}_offsets", f"{self.table}_offsets"):
                 return False
             for part in PARTS:
@@ -249,7 +236,7 @@ class ReadModelStore:
         return True
 
     def documents_by_key(self) -> dict[str, bytes]:
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             cur.execute(f"SELECT session_key, document FROM {self.table}_sessions")
             return {str(key): _bytes(document) for key, document in cur.fetchall()}
 
@@ -276,7 +263,7 @@ class ReadModelStore:
         clause, params = where(application_id, filters)
         column = SORTABLE[sort.removeprefix("-")]
         direction = "DESC" if sort.startswith("-") else "ASC"
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             cur.execute(
                 f"SELECT document FROM {self.table}_sessions WHERE {clause} "
                 f"ORDER BY {column} {direction}, session_id {direction} "
@@ -287,16 +274,60 @@ class ReadModelStore:
         return rows[:page_size], len(rows) > page_size
 
     def versions(self) -> Iterator[tuple[str, int]]:
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             cur.execute(f"SELECT session_key, version FROM {self.table}_sessions")
             rows = cur.fetchall()
         yield from ((str(k), int(v)) for k, v in rows)
 
     def _one(self, where: str, params: tuple[Any, ...]) -> bytes | None:
-        with self._db.reading() as cur:
+        with self.database.reading() as cur:
             cur.execute(f"SELECT document FROM {self.table}_sessions WHERE {where}", params)
             row = cur.fetchone()
         return _bytes(row[0]) if row else None
+
+
+def apply_together(
+    stores: Sequence[ReadModelStore], records: Sequence[Record], cluster: str | None
+) -> list[Batch]:
+    """Fold the records into each store's sessions: rows, offsets and parked records of every
+    store in ONE transaction (the stores share one database). A batch that fails to store is
+    stored again session by session, and the records of a session that cannot be stored are
+    parked.
+
+    `cluster` None: the records do not come from Kafka, and no offsets are stored.
+    """
+    database = _shared_database(stores)
+    try:
+        with database.transaction() as cur:
+            batches = [store.advance(cur, records, cluster, alone=False) for store in stores]
+    except Exception as error:
+        names = "+".join(store.table for store in stores)
+        log.warning("%s: storing a batch failed (%s); session by session", names, error)
+        with database.transaction() as cur:
+            batches = [store.advance(cur, records, cluster, alone=True) for store in stores]
+    for store, batch in zip(stores, batches, strict=True):
+        for p in batch.parked:
+            log.warning(
+                "%s: parked %s[%d]@%d: %s", store.table, p.topic, p.partition, p.offset, p.reason
+            )
+    return batches
+
+
+def positions_together(
+    stores: Sequence[ReadModelStore], cluster: str, topic: str, partitions: Sequence[int]
+) -> dict[int, int]:
+    """Where stores consumed together continue: the lowest of their next offsets, for the
+    partitions every one of them has a position in. A store further on skips what it applied
+    already (the version guard; parked records and gaps are kept once)."""
+    stored = [store.positions(cluster, topic, partitions) for store in stores]
+    return {p: min(s[p] for s in stored) for p in partitions if all(p in s for s in stored)}
+
+
+def _shared_database(stores: Sequence[ReadModelStore]) -> Database:
+    databases = {id(store.database): store.database for store in stores}
+    if len(databases) != 1:
+        raise ValueError("stores applied together must share one database")
+    return next(iter(databases.values()))
 
 
 def _record(p: Parked) -> IncomingRecord:

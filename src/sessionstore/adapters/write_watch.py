@@ -1,0 +1,65 @@
+"""Has anyone written to the event store since I last asked? Cheap enough to ask every few
+milliseconds, so a relay in a process of its own hears of other processes' writes at once.
+
+SQLite: `PRAGMA data_version` on a connection of the watch's own, which changes whenever
+another connection commits to the file. PostgreSQL: LISTEN on the channel every writer
+NOTIFYs in its transaction (eventsourcing's, which the group committer notifies too). Either
+may say yes when nothing new is there (the relay's own writes, say): the relay then reads
+an empty batch. Neither blocks: `changed()` answers from what has already arrived.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+
+class SqliteWriteWatch:
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._seen = self._version()
+
+    def _version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def changed(self) -> bool:
+        version = self._version()
+        changed, self._seen = version != self._seen, version
+        return changed
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresWriteWatch:
+    """On a connection of its own, made as eventsourcing's pool makes its connections."""
+
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self._pool = recorder.datastore.pool
+        self._listen = sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name))
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            pool = self._pool  # its settings may be callables, asked at each connect
+            conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+            kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+            self._conn = psycopg.connect(conninfo, **{**(kwargs or {}), "autocommit": True})
+            self._conn.execute(self._listen)
+        return self._conn
+
+    def changed(self) -> bool:
+        try:
+            return bool(list(self._listening().notifies(timeout=0)))
+        except psycopg.Error:
+            self._conn = None  # listen again on a new connection next time
+            return True  # and meanwhile look: a write may have gone unheard
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
