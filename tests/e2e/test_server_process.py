@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -71,3 +73,24 @@ def test_a_restarted_server_serves_the_same_sessions_from_the_same_sqlite_file(
 
     assert again == closed
     assert later.id > closed.id
+
+
+@pytest.mark.parametrize("path", ["X%2Freopen", "X%00", "X%0Aforged", "bad%FFid"])
+def test_over_real_http_a_hostile_id_is_a_400_and_session_x_is_untouched(
+    server: Server, api: IntegrationApi, path: str
+) -> None:
+    integration_id, _ = closed_session(api)
+    authority = server.base_url.removeprefix("http://")
+    connection = http.client.HTTPConnection(authority, timeout=30)
+    try:  # http.client sends the path exactly as given
+        connection.request("PUT", f"/v2/customer_sessions/{integration_id}{path}", headers=AUTH)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+
+    assert response.status == 400, body
+    assert body["errors"][0]["source"]["parameter"] == "customerSessionId"
+    session = api.get_customer_session(integration_id).customer_session
+    assert session is not None
+    assert session.state == "closed"

@@ -28,6 +28,7 @@ from sessionstore.http.errors import (
 )
 from sessionstore.http.numbers import require_numeric_amounts
 from sessionstore.http.openapi import openapi_document
+from sessionstore.http.paths import guard_raw_path
 from sessionstore.http.readmodels import readmodel_router
 from sessionstore.http.responses import integration_state
 from sessionstore.http.schemas import (
@@ -159,6 +160,7 @@ def create_app(
             HTTPException: _http_exception,
             Exception: _unexpected,
         },
+        before_request=guard_raw_path,
         on_shutdown=list(on_shutdown),
         openapi_config=None,
         logging_config=None,

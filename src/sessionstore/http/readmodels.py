@@ -14,6 +14,7 @@ from sessionstore import codec
 from sessionstore.adapters.filters import SORTABLE, Filters, micros
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.http.errors import HTTPProblem
+from sessionstore.http.paths import MAX_INT64
 from sessionstore.readmodels.application_session import ApplicationSession, in_list
 
 T = TypeVar("T")
@@ -69,9 +70,12 @@ def _integer(query: Any, name: str, default: int) -> int:
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise HTTPProblem(400, "type", f"{name} must be a whole number", parameter=name) from None
+    if abs(number) > MAX_INT64:
+        raise HTTPProblem(400, "maximum", f"{name} must fit 64 bits", parameter=name)
+    return number
 
 
 def _flag(query: Any, name: str) -> bool:
