@@ -63,11 +63,7 @@ def _check_segment(segment: bytes, name: str, *, last: bool) -> None:
 def _template(request: Request[Any, Any, Any]) -> list[str]:
     """The matched route's path, segment by segment (`{name:type}` for a parameter)."""
     handler = request.scope.get("route_handler")
-    paths = sorted(getattr(handler, "paths", ()) or ())
-    for path in paths:
-        parts = path.split("/")[1:]
-        if len(parts) == len(request.url.path.split("/")[1:]):
-            return parts
+    paths: list[str] = sorted(getattr(handler, "paths", ()) or ())
     return paths[0].split("/")[1:] if paths else []
 
 
