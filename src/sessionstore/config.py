@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_timeout_ms: int = 6000
     fetch_max_wait_ms: int = 20
     api_keys: dict[str, int] = {}
+    management_keys: frozenset[str] = frozenset()
     account_id: int = 1
     log_level: str = "INFO"
 
@@ -83,6 +84,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
         api_keys=parse_api_keys(get("API_KEYS")),
+        management_keys=frozenset(filter(None, map(str.strip, get("MANAGEMENT_KEYS").split(",")))),
         account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
     )

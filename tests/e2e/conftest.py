@@ -9,14 +9,16 @@ import pytest
 from talon_one import IntegrationApi
 
 from sessionstore.adapters.broker import EmbeddedBroker
-from tests.e2e.sdk import API_KEYS, integration_api
+from tests.e2e.sdk import API_KEYS, MANAGEMENT_KEY, integration_api
 from tests.e2e.server import Server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Stopped in a finalizer; no request may have crashed it into a traceback."""
-    running = Server(tmp_path_factory.mktemp("e2e") / "events.db", API_KEYS)
+    running = Server(
+        tmp_path_factory.mktemp("e2e") / "events.db", API_KEYS, management_keys=MANAGEMENT_KEY
+    )
     try:
         running.start()
         yield running

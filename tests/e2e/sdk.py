@@ -13,12 +13,14 @@ from talon_one import (
     Configuration,
     IntegrationApi,
     IntegrationRequest,
+    ManagementApi,
     NewCustomerSessionV2,
 )
 from talon_one.models.customer_session_v2 import CustomerSessionV2
 
 KEY, APPLICATION = "e2e-key", 7
 API_KEYS = f"{KEY}={APPLICATION},other-key=8"
+MANAGEMENT_KEY = "e2e-management-key"
 CART = [
     CartItem(name="Sneakers", sku="SHOE", quantity=1, price=80.5),
     CartItem(
@@ -37,6 +39,18 @@ def integration_api(base_url: str, key: str = KEY) -> Iterator[IntegrationApi]:
     )
     with ApiClient(configuration) as client:
         yield IntegrationApi(client)
+
+
+@contextmanager
+def management_api(base_url: str, key: str = MANAGEMENT_KEY) -> Iterator[ManagementApi]:
+    """As Talon's SDKs send it: `Authorization: ManagementKey-v1 <key>`."""
+    configuration = Configuration(
+        host=base_url,
+        api_key={"management_key": key},
+        api_key_prefix={"management_key": "ManagementKey-v1"},
+    )
+    with ApiClient(configuration) as client:
+        yield ManagementApi(client)
 
 
 def new_id() -> str:

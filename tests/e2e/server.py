@@ -31,9 +31,15 @@ class Server:
     output goes to a log file beside the file."""
 
     def __init__(
-        self, database: Path, api_keys: str, database_url: str = "", workers: int = 1
+        self,
+        database: Path,
+        api_keys: str,
+        database_url: str = "",
+        workers: int = 1,
+        management_keys: str = "",
     ) -> None:
         self.database = database
+        self.management_keys = management_keys
         self.workers = workers
         self.database_url = database_url or f"sqlite:///{database}"
         self.api_keys = api_keys
@@ -48,6 +54,7 @@ class Server:
             "SESSIONSTORE_DATABASE_URL": self.database_url,
             "SESSIONSTORE_READMODEL_URL": f"sqlite:///{self.database.with_suffix('.rm.db')}",
             "SESSIONSTORE_API_KEYS": self.api_keys,
+            "SESSIONSTORE_MANAGEMENT_KEYS": self.management_keys,
         }
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

@@ -18,7 +18,16 @@ from talon_one import (
 )
 from talon_one.exceptions import BadRequestException, NotFoundException, UnauthorizedException
 
-from tests.e2e.sdk import APPLICATION, CART, closed_session, integration_api, new_id, update
+from tests.e2e.sdk import (
+    APPLICATION,
+    CART,
+    KEY,
+    closed_session,
+    integration_api,
+    management_api,
+    new_id,
+    update,
+)
 from tests.e2e.server import Server
 
 pytestmark = pytest.mark.slow
@@ -197,3 +206,20 @@ def test_a_session_of_another_key_is_not_found(server: Server, api: IntegrationA
         pytest.raises(NotFoundException),
     ):
         other.get_customer_session(integration_id)
+
+
+def test_the_management_sdk_lists_sessions_with_a_management_key_and_never_with_an_api_key(
+    server: Server,
+) -> None:
+    with management_api(server.base_url) as management:
+        page = management.get_application_sessions(APPLICATION)
+    assert page.has_more is False  # `serve` runs no projector: its read model stays empty
+
+    with (
+        management_api(server.base_url, key=KEY) as with_an_api_key,
+        pytest.raises(UnauthorizedException) as refused,
+    ):
+        with_an_api_key.get_application_sessions(APPLICATION)
+    assert json.loads(refused.value.body or "{}")["errors"][0]["source"]["parameter"] == (
+        "Authorization"
+    )

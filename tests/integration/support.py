@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from eventsourcing.persistence import Notification
 from litestar.testing import TestClient
 
+from sessionstore.adapters.kafka import IncomingRecord
+from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 
 Client = TestClient[Any]
@@ -21,6 +24,24 @@ def notifications(store: SessionStore) -> list[Notification]:
     while page := store.notification_log.select(start=stored[-1].id + 1 if stored else 1, limit=10):
         stored.extend(page)
     return stored
+
+
+def feed(store: SessionStore, readmodels: Iterable[ReadModelStore]) -> None:
+    """Apply everything stored so far to the read models, as Kafka records (as a projector
+    would, from partition 0)."""
+    records = [
+        IncomingRecord(
+            topic="sessions",
+            partition=0,
+            offset=offset,
+            key=str(n.originator_id).encode(),
+            value=n.state,
+            headers=(),
+        )
+        for offset, n in enumerate(n for n in notifications(store) if "session." in n.topic)
+    ]
+    for rm in readmodels:
+        rm.apply(records, "in-process")
 
 
 def url(integration_id: str, suffix: str = "") -> str:

@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from sessionstore.adapters.kafka import IncomingRecord
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.http.app import create_app
 from sessionstore.runtime import open_readmodels
-from tests.integration.support import CART, Client, exact, get, notifications, put
+from tests.integration.support import CART, Client, exact, feed, get, put
 
 ORDER = ["o-1", "o-2", "o-3", "o-4", "o-5"]
 
@@ -35,21 +34,7 @@ class Reads:
         self._readmodels = readmodels
 
     def feed(self) -> None:
-        records = [
-            IncomingRecord(
-                topic="sessions",
-                partition=0,
-                offset=offset,
-                key=str(n.originator_id).encode(),
-                value=n.state,
-                headers=(),
-            )
-            for offset, n in enumerate(
-                n for n in notifications(self._store) if "session." in n.topic
-            )
-        ]
-        for readmodels in self._readmodels.values():
-            readmodels.apply(records, "in-process")
+        feed(self._store, self._readmodels.values())
 
     def json(self, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
         response = self.client.get(path, params=params)

@@ -77,7 +77,7 @@ def create_app(
 
     @put(SESSION_PATH)
     async def update_customer_session_v2(request: AnyRequest) -> Response[bytes]:
-        application = application_of(request, settings.api_keys)
+        application = application_of(request, settings)
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
         raw = await request.body()
@@ -90,7 +90,7 @@ def create_app(
 
     @get(SESSION_PATH)
     async def get_customer_session(request: AnyRequest) -> Response[bytes]:
-        application = application_of(request, settings.api_keys)
+        application = application_of(request, settings)
         integration_id = _integration_id(request)
         session = await run(lambda: store.get_session(application, integration_id))
         return json(CustomerSessionResponse(customer_session=render_v2(session)))
@@ -98,7 +98,7 @@ def create_app(
     @get(SESSION_PATH + "/history")
     async def get_customer_session_history(request: AnyRequest) -> Response[bytes]:
         """The session's events, as `sessionstore history --json` prints them."""
-        application = application_of(request, settings.api_keys)
+        application = application_of(request, settings)
         key = session_key(application, _integration_id(request))
         events = await run(lambda: store.session_events(key))
         if not events:
@@ -107,7 +107,7 @@ def create_app(
 
     @post(SESSION_PATH + "/returns")
     async def return_cart_items(request: AnyRequest) -> Response[bytes]:
-        application = application_of(request, settings.api_keys)
+        application = application_of(request, settings)
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
@@ -127,7 +127,7 @@ def create_app(
 
     @put(SESSION_PATH + "/reopen")
     async def reopen_customer_session(request: AnyRequest) -> Response[bytes]:
-        application = application_of(request, settings.api_keys)
+        application = application_of(request, settings)
         integration_id = _integration_id(request)
         await wrap_future(store.submit_reopen(application, integration_id))
         return json(ReopenSessionResponse())
@@ -141,7 +141,7 @@ def create_app(
     async def openapi() -> Response[bytes]:
         return json(openapi_document())
 
-    routers = [readmodel_router(readmodels)] if readmodels else []
+    routers = [readmodel_router(readmodels, settings)] if readmodels else []
     return Litestar(
         route_handlers=[
             *routers,

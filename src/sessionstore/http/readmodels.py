@@ -13,6 +13,8 @@ from litestar import Request, Response, Router, get
 from sessionstore import codec
 from sessionstore.adapters.filters import SORTABLE, Filters, micros
 from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.config import Settings
+from sessionstore.http.auth import application_of, require_management_key, secured
 from sessionstore.http.errors import HTTPProblem
 from sessionstore.http.paths import MAX_INT64
 from sessionstore.readmodels.application_session import ApplicationSession, in_list
@@ -120,8 +122,12 @@ TEXT_FILTERS = {
 }
 
 
-def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
-    """Path and query values are read from the request (Litestar 2.25 deprecates inference)."""
+def readmodel_router(readmodels: dict[str, ReadModelStore], settings: Settings) -> Router:
+    """Path and query values are read from the request (Litestar 2.25 deprecates inference).
+
+    With keys set, `/readmodels/...` serves the API key's own application (another's session
+    is not found) and the Management API needs a management key (see `http.auth`).
+    """
 
     async def run(call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call)
@@ -131,6 +137,8 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
         projection = request.path_params["projection"]
         application_id = request.path_params["application_id"]
         integration_id = request.path_params["integration_id"]
+        if secured(settings) and application_of(request, settings) != application_id:
+            raise _not_found(f"session {integration_id!r}")  # another application's
         if projection not in readmodels:
             raise HTTPProblem(
                 404,
@@ -146,6 +154,7 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
 
     @get("/v1/applications/{application_id:int}/sessions")
     async def get_application_sessions(request: AnyRequest) -> Response[bytes]:
+        require_management_key(request, settings)
         query = request.query_params
         page_size = _integer(query, "pageSize", 1000)
         skip = _integer(query, "skip", 0)
@@ -164,6 +173,7 @@ def readmodel_router(readmodels: dict[str, ReadModelStore]) -> Router:
 
     @get("/v1/applications/{application_id:int}/sessions/{session_id:int}")
     async def get_application_session(request: AnyRequest) -> Response[bytes]:
+        require_management_key(request, settings)
         store = readmodels["application-sessions"]
         application_id = request.path_params["application_id"]
         session_id = request.path_params["session_id"]
