@@ -16,7 +16,7 @@ from sessionstore import auditing, codec, commands, config, parking
 from sessionstore import workers as workers_module
 from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
 from sessionstore.bootstrap import build_store, configure_logging
-from sessionstore.demo import run_demo
+from sessionstore.demo import failure, run_demo
 from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.history import as_of
 from sessionstore.readmodels.projections import PROJECTIONS
@@ -157,12 +157,16 @@ def broker(port: int | None) -> None:
     show_default=True,
     help="Base URL of a running `sessionstore serve` or `run`.",
 )
-def demo_command(url: str) -> None:
+@click.option(
+    "--api-key",
+    help="Send `Authorization: ApiKey-v1 KEY` (needed once the server has API keys set).",
+)
+def demo_command(url: str, api_key: str | None) -> None:
     """Drive one demo session through its life against a running server."""
     try:
-        run_demo(url.rstrip("/"))
+        run_demo(url.rstrip("/"), api_key)
     except OSError as error:
-        click.echo(f"cannot reach {url}: {error}", err=True)
+        click.echo(failure(url, error), err=True)
         sys.exit(1)
 
 

@@ -118,24 +118,32 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
             watch_broker(parts, kafka, stop),
         ]
         if demo:
-            running.append(_demo_when_ready(parts, f"http://{host}:{port}", stop))
+            running.append(_demo_when_ready(parts, f"http://{host}:{port}", settings, stop))
         await run_parts(*running)
         for rm in readmodels.values():
             rm.close()
     store.close()
 
 
-async def _demo_when_ready(parts: Parts, base: str, stop: asyncio.Event) -> None:
+async def _demo_when_ready(
+    parts: Parts, base: str, settings: Settings, stop: asyncio.Event
+) -> None:
+    """The demo, as the first configured API key's application (application 1 without keys)."""
     while not parts.ready() and not stop.is_set():
         await asyncio.sleep(0.1)  # waiting on the parts' own readiness flags
     if stop.is_set():
         return
+    key = next(iter(settings.api_keys), None)
+    application = settings.api_keys[key] if key else 1
     print(f"\nsessionstore is running on {base} — a demo session's life:")
     try:
-        integration_id = await anyio.to_thread.run_sync(run_demo, base)
+        integration_id = await anyio.to_thread.run_sync(run_demo, base, key)
     except Exception as error:  # the demo is a courtesy: it never stops the parts
         log.warning("the demo could not run (%s); everything else runs on", error)
         return
-    print(f"Read models: {base}/readmodels/v2/1/{integration_id} (also v1, application-sessions)")
-    print(f"Management API: {base}/v1/applications/1/sessions   Health: {base}/health")
+    print(
+        f"Read models: {base}/readmodels/v2/{application}/{integration_id} "
+        "(also v1, application-sessions)"
+    )
+    print(f"Management API: {base}/v1/applications/{application}/sessions   Health: {base}/health")
     print("Press Ctrl+C to stop.\n")

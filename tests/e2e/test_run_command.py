@@ -7,6 +7,8 @@ endpoints and Talon's Management API sessions; then SIGTERM and a restart on the
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import STOP_WITHIN, Process, launcher, poll_until, start_run
+from tests.e2e.processes import STOP_WITHIN, Process, free_port, launcher, poll_until, start_run
+from tests.e2e.server import executable
 from tests.integration.support import exact
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -152,3 +155,31 @@ def test_run_serves_the_projections_and_keeps_them_across_a_restart(tmp_path: Pa
             assert listed(client, profile="dave") == (["after-restart"], False)
         assert process.terminate(within=STOP_WITHIN) == 0
     assert not running.tracebacks()
+
+
+def test_run_with_api_keys_runs_its_demo_with_the_first_key_and_demo_takes_a_key(
+    tmp_path: Path,
+) -> None:
+    env = run_env(tmp_path) | {"SESSIONSTORE_API_KEYS": "demo-key=5,other=6"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with launcher(tmp_path) as running:
+        process = running.start(env, "run", "--host", "127.0.0.1", "--port", str(port))
+        shown = re.compile(rf"{re.escape(base)}/readmodels/v2/5/(demo-[0-9a-f]+)")
+        poll_until(lambda: shown.search(process.output()) is not None, "the demo", process)
+        demo_id = shown.search(process.output()).group(1)  # type: ignore[union-attr]
+        keyed = {"Authorization": "ApiKey-v1 demo-key"}
+        with httpx.Client(base_url=base, headers=keyed, timeout=10) as client:
+            stored = client.get(f"/v2/customer_sessions/{demo_id}")
+            assert stored.json()["customerSession"]["state"] == "cancelled", stored.text
+            assert client.get("/health").status_code == 200
+
+        demo = [executable(), "demo", "--url", base]
+        with_key = subprocess.run([*demo, "--api-key", "demo-key"], capture_output=True, text=True)
+        assert with_key.returncode == 0, with_key.stderr
+        without = subprocess.run(demo, capture_output=True, text=True)
+        assert without.returncode == 1
+        assert without.stderr.strip().splitlines() == [
+            f"{base} answered 401: " + ("send a known key as `Authorization: ApiKey-v1 <key>`")
+        ]
+        process.check_alive()
