@@ -71,9 +71,7 @@ def call(
         return result
 
 
-def run_demo(
-    base_url: str, api_key: str | None = None, say: Callable[[str], None] = print
-) -> str:
+def run_demo(base_url: str, api_key: str | None = None, say: Callable[[str], None] = print) -> str:
     """Drive one session through its life (as the key's application, if given); return its
     integration id."""
     integration_id = f"demo-{uuid.uuid4().hex[:8]}"
