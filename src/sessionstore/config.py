@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fetch_max_wait_ms: int = 20
     api_keys: dict[str, int] = {}
     management_keys: frozenset[str] = frozenset()
+    max_body_bytes: int = 1 << 20
+    max_attribute_bytes: int = 64 << 10
     account_id: int = 1
     log_level: str = "INFO"
 
@@ -85,6 +87,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
         api_keys=parse_api_keys(get("API_KEYS")),
         management_keys=frozenset(filter(None, map(str.strip, get("MANAGEMENT_KEYS").split(",")))),
+        max_body_bytes=_integer("SESSIONSTORE_MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(1 << 20))),
+        max_attribute_bytes=_integer(
+            "SESSIONSTORE_MAX_ATTRIBUTE_BYTES", get("MAX_ATTRIBUTE_BYTES", str(64 << 10))
+        ),
         account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
     )

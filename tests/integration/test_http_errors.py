@@ -79,7 +79,23 @@ def test_malformed_json_is_a_400_in_talons_envelope(sqlite_client: Client) -> No
         ({"discounts": {"10% off": "5"}}, "/customerSession/discounts/10% off", "type"),
         ({"state": "shipped"}, "/customerSession/state", "enum"),
         ({"attributes": []}, "/customerSession/attributes", "type"),
-        ({"cartItems": [{"quantity": 1}]}, "/customerSession/cartItems/0", "required"),
+        ({"cartItems": [{"quantity": 1}]}, "/customerSession/cartItems/0/sku", "required"),
+        (
+            {"cartItems": [{"sku": "A", "quantity": 1, "additionalCosts": {"gift": {}}}]},
+            "/customerSession/cartItems/0/additionalCosts/gift/price",
+            "required",
+        ),
+        (
+            {"additionalCosts": {"free": {"price": 0}, "ship/ping~": {"price": True}}},
+            "/customerSession/additionalCosts/ship~1ping~0/price",
+            "type",
+        ),
+        ({"attributes": {"fine": 1, "huge": 2**64}}, "/customerSession/attributes/huge", "maximum"),
+        (
+            {"attributes": {"deep": {"list": [1, -(2**63) - 1]}}},
+            "/customerSession/attributes/deep/list/1",
+            "maximum",
+        ),
     ],
 )
 def test_a_field_of_the_wrong_type_is_a_400_naming_the_field(
@@ -91,6 +107,103 @@ def test_a_field_of_the_wrong_type_is_a_400_naming_the_field(
     assert error["source"] == {"pointer": pointer}
     assert error["title"] == title
     assert pointer in error["details"]
+    assert sqlite_client.get(url("order-1")).status_code == 404  # nothing was stored
+
+
+@pytest.mark.parametrize(
+    ("session", "pointer"),
+    [
+        ({"profileId": "alice\u0000"}, "/customerSession/profileId"),
+        ({"couponCodes": ["OK", "A\nB"]}, "/customerSession/couponCodes/1"),
+        ({"referralCode": "\u0007"}, "/customerSession/referralCode"),
+        ({"storeIntegrationId": "s\r1"}, "/customerSession/storeIntegrationId"),
+        ({"identifiers": ["ip", "a\u0000"]}, "/customerSession/identifiers/1"),
+        (
+            {"cartItems": [{"sku": "A\u0000", "quantity": 1}]},
+            "/customerSession/cartItems/0/sku",
+        ),
+        (
+            {"cartItems": [{"sku": "A", "name": "x\ny", "quantity": 1}]},
+            "/customerSession/cartItems/0/name",
+        ),
+    ],
+)
+def test_control_characters_in_ids_codes_and_names_are_a_400_naming_the_field(
+    sqlite_client: Client, session: dict[str, Any], pointer: str
+) -> None:
+    response = sqlite_client.put(url("order-1"), json={"customerSession": session})
+
+    error = first_error(response)
+    assert (error["source"], error["title"]) == ({"pointer": pointer}, "format")
+    assert sqlite_client.get(url("order-1")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("raw", "pointer", "title"),
+    [
+        (
+            b'{"customerSession": {"attributes": {"a": 1e400}}}',
+            "/customerSession/attributes/a",
+            "invalid",
+        ),
+        (
+            b'{"customerSession": {"cartItems": [{"sku": "A", "quantity": 1, "price": 1e400}]}}',
+            "/customerSession/cartItems/0/price",
+            "maximum",
+        ),
+        (
+            b'{"customerSession": {"discounts": {"d": 1' + b"0" * 5000 + b"}}}",
+            "/customerSession/discounts/d",
+            "maximum",
+        ),
+        (
+            b'{"customerSession": {"attributes": {"a": ' + b"[" * 33 + b"]" * 33 + b"}}}",
+            "/",
+            "maxDepth",
+        ),
+        (
+            b'{"customerSession": {}, "unknown": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+            "/",
+            "maxDepth",
+        ),
+        (b'{"nothing": 1}', "/customerSession", "required"),
+    ],
+)
+def test_numbers_beyond_range_and_deep_nesting_are_a_400_naming_the_field(
+    sqlite_client: Client, raw: bytes, pointer: str, title: str
+) -> None:
+    response = sqlite_client.put(
+        url("order-1"), content=raw, headers={"Content-Type": "application/json"}
+    )
+
+    error = first_error(response)
+    assert (error["source"]["pointer"], error["title"]) == (pointer, title), error
+    assert sqlite_client.get(url("order-1")).status_code == 404
+
+
+def test_an_attribute_value_beyond_the_cap_is_refused_and_one_within_is_stored(
+    sqlite_client: Client,
+) -> None:
+    too_big = {"customerSession": {"attributes": {"note": "x" * (64 << 10)}}}
+    error = first_error(sqlite_client.put(url("order-1"), json=too_big))
+    assert (error["source"]["pointer"], error["title"]) == (
+        "/customerSession/attributes/note",
+        "maxLength",
+    )
+
+    fits = {"customerSession": {"attributes": {"note": "x" * 60_000}}}
+    assert sqlite_client.put(url("order-1"), json=fits).status_code == 200
+
+
+def test_a_body_beyond_the_cap_is_a_413_in_talons_envelope(sqlite_client: Client) -> None:
+    body = b'{"customerSession": {"identifiers": ["' + b"x" * (1 << 20) + b'"]}}'
+    response = sqlite_client.put(
+        url("order-1"), content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 413, response.text
+    assert response.json()["errors"][0]["title"]
+    assert sqlite_client.get(url("order-1")).status_code == 404
 
 
 LIMITS = [

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,6 +23,8 @@ MAX_CODE_LENGTH = 100
 MAX_ID_LENGTH = 1000
 MAX_IDENTIFIERS = 5
 MAX_LOYALTY_CARDS = 1
+MAX_AMOUNT = Decimal(sys.float_info.max)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # what a JSON number can be for every client
 
 
 class ExperimentVariantAllocation(Value, frozen=True, kw_only=True):
@@ -69,8 +73,15 @@ def validate(changes: SessionChanges) -> None:
     _check_length(changes.referral_code, "referralCode", MAX_CODE_LENGTH)
     _check_count(changes.loyalty_cards, "loyaltyCards", MAX_LOYALTY_CARDS)
     _check_count(changes.identifiers, "identifiers", MAX_IDENTIFIERS)
+    for field, texts in (
+        ("loyaltyCards", changes.loyalty_cards),
+        ("identifiers", changes.identifiers),
+    ):
+        for i, text in enumerate(texts or ()):
+            _check_text(text, f"{field}/{i}")
     _check_costs(changes.additional_costs or {}, "additionalCosts")
     for name, amount in (changes.discounts or {}).items():
+        _check_text(name, f"discounts/{name}")
         _check_amount(amount, f"discounts/{name}")
     if changes.cart_items is not None:
         _check_cart(changes.cart_items)
@@ -82,6 +93,9 @@ def _check_cart(items: tuple[CartItem, ...]) -> None:
         where = f"cartItems/{i}"
         if not item.sku:
             raise InvalidField(f"{POINTER}/{where}/sku", "sku must not be empty", "minLength")
+        for name, text in (("sku", item.sku), ("name", item.name), ("category", item.category)):
+            _check_text(text, f"{where}/{name}")
+        _check_text(item.product.name if item.product else None, f"{where}/product/name")
         if item.quantity < 1:
             raise InvalidField(
                 f"{POINTER}/{where}/quantity", "quantity must be at least 1", "minimum"
@@ -102,17 +116,29 @@ def _check_costs(costs: dict[str, AdditionalCost], where: str) -> None:
     for name, cost in costs.items():
         if not name:
             raise InvalidField(f"{POINTER}/{where}", "a cost name must not be empty", "minLength")
+        _check_text(name, f"{where}/{name}")
         _check_amount(cost.price, f"{where}/{name}/price")
 
 
 def _check_amount(amount: Decimal | None, where: str) -> None:
-    if amount is not None and not amount.is_finite():
+    if amount is None:
+        return
+    if not amount.is_finite():
         raise InvalidField(f"{POINTER}/{where}", f"{amount} is not a finite number", "type")
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidField(f"{POINTER}/{where}", "beyond the range of a 64-bit float", "maximum")
+
+
+def _check_text(value: str | None, where: str) -> None:
+    """No control characters (NUL, line breaks, ...): storage and logs could not take them."""
+    if value is not None and _CONTROL.search(value):
+        raise InvalidField(f"{POINTER}/{where}", "must not contain control characters", "format")
 
 
 def _check_length(value: str | None, where: str, most: int, least: int = 0) -> None:
     if value is None:
         return
+    _check_text(value, where)
     if len(value) > most:
         raise InvalidField(
             f"{POINTER}/{where}", f"must be at most {most} characters long", "maxLength"

@@ -17,7 +17,7 @@ from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.errors import DomainError, SessionNotFound
 from sessionstore.domain.keys import session_key
-from sessionstore.http import params
+from sessionstore.http import bodies, params
 from sessionstore.http.auth import application_of
 from sessionstore.http.errors import (
     HTTPProblem,
@@ -81,8 +81,9 @@ def create_app(
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
         raw = await request.body()
-        body = _update_decoder.decode(raw)
+        body = bodies.decode(_update_decoder, raw)
         require_numeric_amounts(raw)
+        bodies.check_session_values(body.customer_session, settings.max_attribute_bytes)
         outcome = await wrap_future(
             store.submit_update(application, integration_id, body.customer_session, dry=is_dry)
         )
@@ -111,7 +112,7 @@ def create_app(
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
-        body = _return_decoder.decode(await request.body())
+        body = bodies.decode(_return_decoder, await request.body())
         outcome, record = await wrap_future(
             store.submit_return(
                 application,
@@ -161,6 +162,7 @@ def create_app(
             Exception: _unexpected,
         },
         before_request=guard_raw_path,
+        request_max_body_size=settings.max_body_bytes,
         on_shutdown=list(on_shutdown),
         openapi_config=None,
         logging_config=None,

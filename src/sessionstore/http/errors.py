@@ -13,6 +13,8 @@ from sessionstore.http.schemas import APIError, ErrorResponse, ErrorSource
 
 INVALID = "The submitted data was invalid"
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_STEP = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+|\.\.\.)\]")
 _TITLES = (
     ("Invalid enum value", "enum"),
     ("length <=", "maxLength"),
@@ -64,7 +66,7 @@ def domain_error_response(error: DomainError) -> Response[bytes]:
 
 
 def decode_error_response(error: msgspec.MsgspecError) -> Response[bytes]:
-    """msgspec's `- at $.a.b[0]` becomes the JSON pointer /a/b/0."""
+    """Invalid JSON names no field; a validation error names its JSON pointer."""
     text = str(error)
     if not isinstance(error, msgspec.ValidationError):  # ValidationError is a DecodeError
         return envelope(
@@ -72,20 +74,42 @@ def decode_error_response(error: msgspec.MsgspecError) -> Response[bytes]:
             INVALID,
             APIError(title="invalid_json", details=text, source=ErrorSource(pointer="")),
         )
+    return problem_response(validation_problem(text))
+
+
+Steps = list[str | int]
+ANY_KEY = "..."  # msgspec's `[...]`: some key of a map, which it does not name
+
+
+def path_steps(text: str) -> Steps:
+    """The steps of msgspec's `- at `$.a.b[0]`` (`[]` when the message has no path)."""
     match = _PATH.search(text)
-    path = match.group("path") if match else ""
+    if match is None:
+        return []
+    return [
+        int(m["index"]) if m["index"] not in (None, ANY_KEY) else (m["field"] or ANY_KEY)
+        for m in _STEP.finditer(match["path"])
+    ]
+
+
+def validation_problem(text: str, steps: Steps | None = None) -> HTTPProblem:
+    """msgspec's `<details> - at `$.a.b[0]`` becomes a 400 at the JSON pointer /a/b/0 (or at
+    the `steps` given, where the caller found the keys msgspec leaves out); a missing
+    required field is named in the pointer too."""
     details = _PATH.sub("", text)
-    pointer = re.sub(r"\[(\d+|\.\.\.)\]", r".\1", path).replace(".", "/")
+    steps = path_steps(text) if steps is None else steps
+    if ANY_KEY in steps:  # a key nobody could name: point at its map
+        steps = steps[: steps.index(ANY_KEY)]
+    elif missing := _MISSING.search(details):
+        steps = [*steps, missing.group(1)]
+    pointer = "".join(f"/{_escaped(step)}" for step in steps) or "/"
     title = next((t for needle, t in _TITLES if needle in details), "invalid")
-    return envelope(
-        400,
-        INVALID,
-        APIError(
-            title=title,
-            details=f"{pointer or '/'}: {details}",
-            source=ErrorSource(pointer=pointer or "/"),
-        ),
-    )
+    return HTTPProblem(400, title, f"{pointer}: {details}", pointer=pointer)
+
+
+def _escaped(step: str | int) -> str:
+    """RFC 6901: `~` and `/` inside a key."""
+    return str(step).replace("~", "~0").replace("/", "~1")
 
 
 def envelope(status: int, message: str, *errors: APIError) -> Response[bytes]:
