@@ -135,6 +135,6 @@ def _with_only(document: Any, steps: Steps, key: str) -> Any:
     """A copy of `document` in which the map at `steps` keeps only `key`."""
     if not steps:
         return {key: document[key]}
-    copy = dict(document) if isinstance(document, dict) else list(document)
+    copy: Any = dict(document) if isinstance(document, dict) else list(document)
     copy[steps[0]] = _with_only(document[steps[0]], steps[1:], key)
     return copy
