@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -112,10 +114,32 @@ def test_the_openapi_document_describes_every_served_path(sqlite_client: Client)
     } <= operations
     for path in document["paths"].values():
         for operation in path.values():
-            for answer in operation["responses"].values():
-                for media in answer.get("content", {}).values():
-                    name = media["schema"]["$ref"].rsplit("/", 1)[-1]
-                    assert name in document["components"]["schemas"]
+            for status, answer in operation["responses"].items():
+                assert answer["content"]["application/json"]["schema"], (operation, status)
+    for ref in refs(document):
+        assert ref.rsplit("/", 1)[-1] in document["components"]["schemas"], ref
+    assert set(document["components"]["securitySchemes"]) == {"api_key_v1", "management_key"}
+
+
+def refs(document: Any) -> Iterator[str]:
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from refs(value)
+
+
+def test_the_openapi_document_says_amounts_are_numbers(sqlite_client: Client) -> None:
+    schemas = sqlite_client.get("/openapi.json").json()["components"]["schemas"]
+
+    assert '"decimal"' not in json.dumps(schemas)
+    price = schemas["CartItem"]["properties"]["price"]["anyOf"][0]
+    assert price["type"] == "number"
+    assert schemas["CustomerSessionV2"]["properties"]["total"]["type"] == "number"
 
 
 def test_an_unknown_path_is_a_404_in_talons_envelope(sqlite_client: Client) -> None:

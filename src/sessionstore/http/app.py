@@ -28,6 +28,7 @@ from sessionstore.http.errors import (
 )
 from sessionstore.http.numbers import require_numeric_amounts
 from sessionstore.http.openapi import openapi_document
+from sessionstore.http.options import with_options
 from sessionstore.http.paths import guard_raw_path
 from sessionstore.http.readmodels import readmodel_router
 from sessionstore.http.responses import integration_state
@@ -146,13 +147,17 @@ def create_app(
     return Litestar(
         route_handlers=[
             *routers,
-            update_customer_session_v2,
-            get_customer_session,
-            get_customer_session_history,
-            return_cart_items,
-            reopen_customer_session,
-            health,
-            openapi,
+            *with_options(
+                [
+                    update_customer_session_v2,
+                    get_customer_session,
+                    get_customer_session_history,
+                    return_cart_items,
+                    reopen_customer_session,
+                    health,
+                    openapi,
+                ]
+            ),
         ],
         exception_handlers={
             HTTPProblem: lambda _, exc: problem_response(exc),
@@ -175,12 +180,15 @@ def _integration_id(request: AnyRequest) -> str:
 
 
 def _http_exception(_: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    """Litestar's own answers (404, 405 with its `Allow`, 413) in Talon's envelope."""
     title = "not_found" if exc.status_code == 404 else "http_error"
-    return envelope(
+    response = envelope(
         exc.status_code,
         exc.detail,
         APIError(title=title, details=exc.detail, source=ErrorSource(pointer="")),
     )
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _unexpected(request: AnyRequest, exc: Exception) -> Response[bytes]:

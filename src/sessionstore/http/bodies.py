@@ -28,6 +28,7 @@ T = TypeVar("T")
 LENIENT = msgspec.json.Decoder(float_hook=Decimal)  # any JSON, numbers beyond float64 too
 _EXACT = msgspec.json.Encoder(decimal_format="number")  # ... and back, unchanged
 MAX_DEPTH = 32
+MAX_WHOLE_FLOATS = 100  # `2.0`s read as ints in one body, at most
 MAX_INT64 = 2**63 - 1
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
@@ -38,12 +39,40 @@ def invalid(pointer: str, details: str, title: str) -> HTTPProblem:
 
 
 def decode(decoder: msgspec.json.Decoder[T], raw: bytes) -> T:
-    """The typed body, or a 400 naming the field (invalid JSON is left to msgspec's error)."""
+    """The typed body, or a 400 naming the field (invalid JSON is left to msgspec's error).
+
+    A whole number written with a fraction (`2.0`) is a whole number, as JSON Schema says:
+    where msgspec wants an int and finds such a float, the body is read again with an int.
+    """
     check_depth(raw)
     try:
         return decoder.decode(raw)
     except msgspec.ValidationError as error:
+        if (whole := _with_whole_numbers(error, decoder, raw)) is not None:
+            return whole
         raise _named(error, decoder, raw) from None
+
+
+def _with_whole_numbers(
+    error: msgspec.ValidationError, decoder: msgspec.json.Decoder[T], raw: bytes
+) -> T | None:
+    document: Any = None
+    for _ in range(MAX_WHOLE_FLOATS):
+        steps = path_steps(str(error))
+        if "got `float`" not in str(error) or "int" not in str(error) or ANY_KEY in steps:
+            return None
+        if document is None:
+            document = LENIENT.decode(raw)
+        holder, last = _at(document, steps[:-1]), steps[-1] if steps else None
+        value = holder[last] if last is not None else None
+        if not isinstance(value, Decimal) or value != value.to_integral_value():
+            return None
+        holder[last] = int(value)
+        try:
+            return decoder.decode(_EXACT.encode(document))
+        except msgspec.ValidationError as again:
+            error = again
+    return None
 
 
 def check_depth(raw: bytes) -> None:
@@ -73,6 +102,7 @@ def check_free_values(values: dict[str, Any], pointer: str, max_bytes: int) -> N
 
 
 def _whole_numbers(value: Any, pointer: str) -> Iterator[tuple[str, int]]:
+    """Every whole number inside `value`, `2.0` included (JSON Schema's integers)."""
     stack = [(pointer, value)]
     while stack:
         where, current = stack.pop()
@@ -82,6 +112,8 @@ def _whole_numbers(value: Any, pointer: str) -> Iterator[tuple[str, int]]:
             stack.extend((f"{where}/{i}", v) for i, v in enumerate(current))
         elif isinstance(current, int) and not isinstance(current, bool):
             yield where, current
+        elif isinstance(current, float) and current.is_integer():  # 1e19 is a whole number
+            yield where, int(current)
 
 
 # -- naming the map key msgspec leaves out ----------------------------------------------------

@@ -29,7 +29,9 @@ def dry_run(dry: str | None, now: str | None) -> bool:
     if now is None:
         return is_dry
     if not is_dry:
-        raise HTTPProblem(400, "invalid", "now is only allowed with dry=true", parameter="now")
+        raise HTTPProblem(
+            400, "invalid_combination", "now is only allowed with dry=true", parameter="now"
+        )
     try:
         moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
     except ValueError:
@@ -37,7 +39,9 @@ def dry_run(dry: str | None, now: str | None) -> bool:
             400, "format", "now must be an RFC 3339 date-time", parameter="now"
         ) from None
     if moment.tzinfo is None or moment <= datetime.now(UTC):
-        raise HTTPProblem(400, "invalid", "now must be a future time with a zone", parameter="now")
+        raise HTTPProblem(
+            400, "invalid_time", "now must be a future time with a zone", parameter="now"
+        )
     return is_dry
 
 

@@ -100,7 +100,7 @@ def _filters(query: Any) -> Filters:
         if partial and texts[name] is not None and len(texts[name]) < 3:
             raise HTTPProblem(
                 400,
-                "minLength",
+                "invalid_combination",
                 f"{param} needs at least 3 characters with partialMatch",
                 parameter=param,
             )
