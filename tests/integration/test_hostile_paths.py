@@ -102,3 +102,10 @@ def test_query_numbers_beyond_64_bits_are_refused(reads: Client, name: str) -> N
     response = reads.get("/v1/applications/1/sessions", params={name: str(2**64)})
 
     refused(response, name)
+
+
+def test_a_negative_application_id_is_below_the_minimum(reads: Client) -> None:
+    response = reads.get("/v1/applications/-1/sessions")
+
+    refused(response, "applicationId")
+    assert response.json()["errors"][0]["title"] == "minimum"

@@ -116,13 +116,19 @@ def test_a_retry_keeps_what_still_does_not_apply_and_parks_it_once(
 def test_a_session_its_database_cannot_store_is_parked_and_the_others_are_stored(
     store: SessionStore, readmodels: ReadModelStore, database_url: str
 ) -> None:
-    """PostgreSQL's text cannot hold NUL; SQLite's can: either way nothing else is held up."""
+    """PostgreSQL's text cannot hold NUL; SQLite's can: either way nothing else is held up.
+
+    The API refuses NUL in a profile id; such an event can still arrive (written by an
+    earlier version, or produced to the topic by anyone): it is made here from a clean one."""
     history(store, "nul")
-    store.update_session(1, "nul", SessionUpdate(profile_id="evil\x00profile"))
-    nul = store.session_events(session_key(1, "nul"))
+    store.update_session(1, "nul", SessionUpdate(profile_id="evil-profile"))
+    nul = [
+        (key, value.replace(b'"evil-profile"', b'"evil\\u0000profile"'))
+        for key, value in encoded(store.session_events(session_key(1, "nul")))
+    ]
     fine = history(store, "fine")
 
-    readmodels.apply(as_records([*encoded(nul), *encoded(fine)]), CLUSTER)
+    readmodels.apply(as_records([*nul, *encoded(fine)]), CLUSTER)
 
     assert readmodels.document(1, "fine") is not None
     stored = readmodels.document(1, "nul")

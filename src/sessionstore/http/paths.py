@@ -38,7 +38,8 @@ def guard_raw_path(request: Request[Any, Any, Any]) -> None:
     for key, value in request.path_params.items():
         if isinstance(value, int) and not 0 <= value <= MAX_INT64:
             name = _NAMES.get(key, key)
-            raise HTTPProblem(400, "maximum", f"{name} must be 0 to {MAX_INT64}", parameter=name)
+            title = "minimum" if value < 0 else "maximum"
+            raise HTTPProblem(400, title, f"{name} must be 0 to {MAX_INT64}", parameter=name)
 
 
 def _check_segment(segment: bytes, name: str, *, last: bool) -> None:
