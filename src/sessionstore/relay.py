@@ -157,7 +157,7 @@ class Relay:
         log.info("relay starting after notification %d", self.position())
         loop, written = asyncio.get_running_loop(), asyncio.Event()
         unlisten = self._store.write_path.committer.listen(lambda: _set_from_thread(loop, written))
-        watch = self._store.write_path.watch_writes()
+        watch = await anyio.to_thread.run_sync(self._store.write_path.watch_writes)  # connects
         try:
             while not stop.is_set():
                 written.clear()  # before reading: a write after this read wakes the wait below

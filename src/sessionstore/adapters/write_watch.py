@@ -5,7 +5,8 @@ SQLite: `PRAGMA data_version` on a connection of the watch's own, which changes 
 another connection commits to the file. PostgreSQL: LISTEN on the channel every writer
 NOTIFYs in its transaction (eventsourcing's, which the group committer notifies too). Either
 may say yes when nothing new is there (the relay's own writes, say): the relay then reads
-an empty batch. Neither blocks: `changed()` answers from what has already arrived.
+an empty batch. `changed()` answers from what has already arrived; only after a lost
+PostgreSQL connection does it connect again (with the store down, nothing is written anyway).
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ class PostgresWriteWatch:
         self._pool = recorder.datastore.pool
         self._listen = sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name))
         self._conn: psycopg.Connection[Any] | None = None
+        self._listening()  # connects here, so that `changed()` only reads what arrived
 
     def _listening(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             pool = self._pool  # its settings may be callables, asked at each connect
             conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
             kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
-            self._conn = psycopg.connect(conninfo, **{**(kwargs or {}), "autocommit": True})
+            settings = {"connect_timeout": 5, **(kwargs or {}), "autocommit": True}
+            self._conn = psycopg.connect(conninfo, **settings)
             self._conn.execute(self._listen)
         return self._conn
 

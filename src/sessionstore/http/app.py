@@ -26,7 +26,6 @@ from sessionstore.http.errors import (
     envelope,
     problem_response,
 )
-from sessionstore.http.numbers import require_numeric_amounts
 from sessionstore.http.openapi import openapi_document
 from sessionstore.http.options import with_options
 from sessionstore.http.paths import guard_raw_path
@@ -36,9 +35,7 @@ from sessionstore.http.schemas import (
     APIError,
     CustomerSessionResponse,
     ErrorSource,
-    IntegrationRequest,
     ReopenSessionResponse,
-    ReturnIntegrationRequest,
 )
 from sessionstore.parts import Parts
 from sessionstore.readmodels.history import history_items
@@ -47,8 +44,6 @@ from sessionstore.readmodels.v2 import render_v2
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SESSION_PATH = "/v2/customer_sessions/{customer_session_id:str}"
-_update_decoder = msgspec.json.Decoder(IntegrationRequest)
-_return_decoder = msgspec.json.Decoder(ReturnIntegrationRequest)
 AnyRequest = Request[Any, Any, Any]
 
 
@@ -81,10 +76,7 @@ def create_app(
         application = application_of(request, settings)
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), request.query_params.get("now"))
-        raw = await request.body()
-        body = bodies.decode(_update_decoder, raw)
-        require_numeric_amounts(raw)
-        bodies.check_session_values(body.customer_session, settings.max_attribute_bytes)
+        body = bodies.update_request(await request.body(), settings.max_attribute_bytes)
         outcome = await wrap_future(
             store.submit_update(application, integration_id, body.customer_session, dry=is_dry)
         )
@@ -113,7 +105,7 @@ def create_app(
         integration_id = _integration_id(request)
         is_dry = params.dry_run(request.query_params.get("dry"), None)
         key = params.idempotency_key(request.headers.get("idempotency-key"))
-        body = bodies.decode(_return_decoder, await request.body())
+        body = bodies.return_request(await request.body())
         outcome, record = await wrap_future(
             store.submit_return(
                 application,

@@ -23,6 +23,8 @@ import msgspec
 
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.http.errors import ANY_KEY, HTTPProblem, Steps, path_steps, validation_problem
+from sessionstore.http.numbers import require_numeric_amounts
+from sessionstore.http.schemas import IntegrationRequest, ReturnIntegrationRequest
 
 T = TypeVar("T")
 LENIENT = msgspec.json.Decoder(float_hook=Decimal)  # any JSON, numbers beyond float64 too
@@ -30,12 +32,26 @@ _EXACT = msgspec.json.Encoder(decimal_format="number")  # ... and back, unchange
 MAX_DEPTH = 32
 MAX_WHOLE_FLOATS = 100  # `2.0`s read as ints in one body, at most
 MAX_INT64 = 2**63 - 1
+_update = msgspec.json.Decoder(IntegrationRequest)
+_return = msgspec.json.Decoder(ReturnIntegrationRequest)
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
 
 
 def invalid(pointer: str, details: str, title: str) -> HTTPProblem:
     return HTTPProblem(400, title, f"{pointer}: {details}", pointer=pointer)
+
+
+def update_request(raw: bytes, max_attribute_bytes: int) -> IntegrationRequest:
+    """An update's body with every limit checked (the domain's rules come after)."""
+    body = decode(_update, raw)
+    require_numeric_amounts(raw)
+    check_session_values(body.customer_session, max_attribute_bytes)
+    return body
+
+
+def return_request(raw: bytes) -> ReturnIntegrationRequest:
+    return decode(_return, raw)
 
 
 def decode(decoder: msgspec.json.Decoder[T], raw: bytes) -> T:
