@@ -7,18 +7,19 @@ import fcntl
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from sessionstore.adapters.eventstore import write_path
 from sessionstore.application import SessionStore
-from sessionstore.config import Settings, eventstore_env, postgres_schema
+from sessionstore.config import CONNECT_TIMEOUT, Settings, eventstore_env, postgres_schema
 
 log = logging.getLogger(__name__)
 
 
-def prepare_database(url: str) -> None:
+def prepare_database(url: str, timeout: int = CONNECT_TIMEOUT) -> None:
     """Create what must exist before the eventsourcing recorders create their tables."""
     env = eventstore_env(url)
     if "SQLITE_DBNAME" in env:
@@ -26,7 +27,7 @@ def prepare_database(url: str) -> None:
         return
     schema = postgres_schema(url)
     if schema:
-        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+        with connect(url, timeout) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
@@ -64,8 +65,14 @@ def configure_logging(settings: Settings) -> None:
         handler.addFilter(_quiet_aiokafka)
 
 
+def connect(url: str, timeout: int) -> psycopg.Connection[tuple[Any, ...]]:
+    """An autocommit connection to the URL's database, or psycopg's own reason within
+    `timeout` seconds (say, `database "nodb" does not exist`)."""
+    return psycopg.connect(url.split("?")[0], autocommit=True, connect_timeout=timeout)
+
+
 @contextlib.contextmanager
-def creating_tables(url: str) -> Iterator[None]:
+def creating_tables(url: str, timeout: int = CONNECT_TIMEOUT) -> Iterator[None]:
     """Processes that start together take turns creating tables: PostgreSQL's
     `CREATE ... IF NOT EXISTS` fails when two sessions run it at once (pg_type races), and
     so does switching a new SQLite file to WAL. An advisory lock; on SQLite an flock."""
@@ -77,7 +84,7 @@ def creating_tables(url: str) -> Iterator[None]:
             fcntl.flock(turns, fcntl.LOCK_EX)
             yield  # closing the file drops the lock
         return
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+    with connect(url, timeout) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('sessionstore.tables'))")
         try:
             yield
@@ -86,9 +93,11 @@ def creating_tables(url: str) -> Iterator[None]:
 
 
 def build_store(settings: Settings) -> SessionStore:
-    with creating_tables(settings.database_url):
-        prepare_database(settings.database_url)
-        store = SessionStore(env=eventstore_env(settings.database_url), write_path=write_path)
+    url, timeout = settings.database_url, settings.connect_timeout
+    with creating_tables(url, timeout):
+        prepare_database(url, timeout)
+        env = eventstore_env(url) | {"POSTGRES_CONNECT_TIMEOUT": str(timeout)}
+        store = SessionStore(env=env, write_path=write_path)
     log.info("event store ready at %s", _redacted(settings.database_url))
     return store
 

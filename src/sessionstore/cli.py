@@ -12,9 +12,10 @@ from typing import Any
 import click
 import uvloop
 
-from sessionstore import auditing, codec, commands, config, parking
+from sessionstore import auditing, codec, commands, config, failures, parking
 from sessionstore import workers as workers_module
-from sessionstore.adapters.broker import BrokerError, EmbeddedBroker
+from sessionstore.adapters.broker import EmbeddedBroker
+from sessionstore.adapters.readmodel_store import holds_readmodels
 from sessionstore.bootstrap import build_store, configure_logging
 from sessionstore.demo import failure, run_demo
 from sessionstore.domain.keys import session_key
@@ -25,23 +26,28 @@ log = logging.getLogger("sessionstore")
 
 
 def _settings() -> config.Settings:
-    try:
-        settings = config.load()
-    except config.ConfigError as error:
-        raise click.UsageError(str(error)) from None
+    settings = config.load()
     configure_logging(settings)
     return settings
 
 
 def _run(job: Coroutine[Any, Any, None]) -> None:
     """Long-running parts run on uvloop, the event loop uvicorn itself picks when it can."""
-    try:
-        uvloop.run(job)
-    except BrokerError as error:
-        raise click.ClickException(str(error)) from None
+    uvloop.run(job)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """A bad setting, an unreachable dependency, a busy port: one line and exit status 1,
+    never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except failures.REPORTED as error:
+            raise click.ClickException(failures.one_line(error)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sessionstore")
 def main() -> None:
     """Event-sourced store of Talon.One-shaped customer sessions, streamed to Kafka.
@@ -140,14 +146,11 @@ def project(names: tuple[str, ...], host: str, port: int | None) -> None:
 def broker(port: int | None) -> None:
     """Start the embedded Kafka-compatible broker (memory only) and print its address."""
     _settings()
-    try:
-        with EmbeddedBroker(port=port) as running:
-            click.echo(f"SESSIONSTORE_KAFKA_BOOTSTRAP={running.bootstrap}")
-            click.echo("The broker keeps everything in memory. Press Ctrl+C to stop it.")
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except BrokerError as error:
-        raise click.ClickException(str(error)) from None
+    with EmbeddedBroker(port=port) as running:
+        click.echo(f"SESSIONSTORE_KAFKA_BOOTSTRAP={running.bootstrap}")
+        click.echo("The broker keeps everything in memory. Press Ctrl+C to stop it.")
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
 
 
 @main.command("demo")
@@ -224,6 +227,11 @@ def as_of_command(
     events = store.session_events(session_key(application_id, session_id))
     if not events:
         raise click.ClickException(f"no session {session_id!r} in application {application_id}")
+    latest = events[-1].originator_version
+    if version is not None and version > latest:
+        raise click.ClickException(
+            f"session {session_id!r} has {latest} version(s): --version {version} is past them"
+        )
     session = as_of(events, at=moment, version=version)
     if session is None:
         raise click.ClickException(f"session {session_id!r} did not exist yet then")
@@ -283,7 +291,10 @@ def verify(readmodel_url: str | None, projection: str) -> None:
     """
     settings = _settings()
     names = list(PROJECTIONS) if projection == "all" else [projection]
-    report = auditing.verify(build_store(settings), readmodel_url or settings.readmodel_url, names)
+    url = readmodel_url or settings.readmodel_url
+    if not holds_readmodels(url, [PROJECTIONS[n] for n in names]):
+        raise click.ClickException(f"{url} holds no read models of {', '.join(names)}")
+    report = auditing.verify(build_store(settings), url, names)
     auditing.print_report(report)
     sys.exit(0 if report.ok else 1)
 

@@ -16,6 +16,7 @@ from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
 from sessionstore.demo import run_demo
+from sessionstore.failures import can_listen
 from sessionstore.http.app import create_app
 from sessionstore.http.health import health_app
 from sessionstore.parts import Parts
@@ -55,6 +56,8 @@ async def serve(
     """The HTTP API; on `sock` when given (a worker of `serve --workers N`)."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
+    if sock is None:
+        can_listen(host, port)
     store, readmodels = build_store(settings), open_readmodels(settings)
     app = create_app(store, settings, readmodels=readmodels, parts=parts)
     log.info("serving the Integration API on http://%s:%d", host, port)
@@ -67,6 +70,8 @@ async def serve(
 
 async def relay(settings: Settings, host: str, port: int | None) -> None:
     """The outbox relay; with a port, its own GET /health there."""
+    if port is not None:
+        can_listen(host, port)
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     store = build_store(settings)
@@ -81,6 +86,8 @@ async def relay(settings: Settings, host: str, port: int | None) -> None:
 
 async def project(settings: Settings, names: list[str], host: str, port: int | None) -> None:
     """One projector keeping the named read models; with a port, its own GET /health there."""
+    if port is not None:
+        can_listen(host, port)
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     readmodels = list(open_readmodels(settings, names).values())
@@ -107,6 +114,7 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
     """HTTP API, relay and the three projectors in one process (the main job)."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
+    can_listen(host, port)
     store = build_store(settings)
     async with kafka_for_parts(settings) as kafka:
         readmodels = open_readmodels(settings)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import msgspec
 
 DEFAULT_DATABASE_URL = "sqlite:///var/events.db"
+CONNECT_TIMEOUT = 10  # seconds: how long a one-shot command waits for PostgreSQL
 
 
 class ConfigError(ValueError):
@@ -44,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     management_keys: frozenset[str] = frozenset()
     max_body_bytes: int = 1 << 20
     max_attribute_bytes: int = 64 << 10
+    connect_timeout: int = CONNECT_TIMEOUT
     account_id: int = 1
     log_level: str = "INFO"
 
@@ -62,18 +64,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting checked here, each bad one a ConfigError naming its variable."""
     env = os.environ if environ is None else environ
 
     def get(name: str, default: str = "") -> str:
         return env.get(f"SESSIONSTORE_{name}", default).strip()
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    eventstore_env(database_url)  # fail fast on a malformed URL
-    idempotence = get("KAFKA_IDEMPOTENCE").lower()
+    readmodel_url = get("READMODEL_URL") or database_url
+    for name, url in (("DATABASE_URL", database_url), ("READMODEL_URL", readmodel_url)):
+        _url(f"SESSIONSTORE_{name}", url)
+    log_level = get("LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(
+            f"SESSIONSTORE_LOG_LEVEL: {log_level.lower()!r} is none of {', '.join(LOG_LEVELS)}"
+        )
     return Settings(
         database_url=database_url,
-        readmodel_url=get("READMODEL_URL") or database_url,
+        readmodel_url=readmodel_url,
         kafka_bootstrap=get("KAFKA_BOOTSTRAP"),
         topic=get("TOPIC") or "customer-sessions",
         partitions=_integer("SESSIONSTORE_TOPIC_PARTITIONS", get("TOPIC_PARTITIONS", "3")),
@@ -84,16 +97,35 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         fetch_max_wait_ms=_integer(
             "SESSIONSTORE_KAFKA_FETCH_MAX_WAIT_MS", get("KAFKA_FETCH_MAX_WAIT_MS", "20")
         ),
-        kafka_idempotence=None if not idempotence else idempotence in ("1", "true", "yes", "on"),
+        kafka_idempotence=_boolean("SESSIONSTORE_KAFKA_IDEMPOTENCE", get("KAFKA_IDEMPOTENCE")),
         api_keys=parse_api_keys(get("API_KEYS")),
         management_keys=frozenset(filter(None, map(str.strip, get("MANAGEMENT_KEYS").split(",")))),
         max_body_bytes=_integer("SESSIONSTORE_MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(1 << 20))),
         max_attribute_bytes=_integer(
             "SESSIONSTORE_MAX_ATTRIBUTE_BYTES", get("MAX_ATTRIBUTE_BYTES", str(64 << 10))
         ),
+        connect_timeout=_integer(
+            "SESSIONSTORE_CONNECT_TIMEOUT_S", get("CONNECT_TIMEOUT_S", str(CONNECT_TIMEOUT))
+        ),
         account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
     )
+
+
+def _url(name: str, url: str) -> None:
+    try:
+        eventstore_env(url)
+    except ConfigError as error:
+        raise ConfigError(f"{name}: {error}") from None
+
+
+def _boolean(name: str, text: str) -> bool | None:
+    """Unset: None (the default applies); else one of TRUE or FALSE, nothing else."""
+    if not text:
+        return None
+    if text.lower() in TRUE + FALSE:
+        return text.lower() in TRUE
+    raise ConfigError(f"{name}: {text!r} is not a boolean (true/false, 1/0, yes/no, on/off)")
 
 
 def parse_api_keys(text: str) -> dict[str, int]:

@@ -58,7 +58,7 @@ def open_readmodels(
 ) -> dict[str, ReadModelStore]:
     """The named projections' stores (default: all), on one database: a projector that keeps
     several of them writes them in one transaction."""
-    with creating_tables(settings.readmodel_url):
+    with creating_tables(settings.readmodel_url, settings.connect_timeout):
         database = open_database(settings.readmodel_url)
         return {
             name: ReadModelStore(database, PROJECTIONS[name], prefix)

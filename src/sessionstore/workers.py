@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-import socket
 import time
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
@@ -23,6 +22,7 @@ import uvloop
 
 from sessionstore import config
 from sessionstore.bootstrap import configure_logging
+from sessionstore.failures import bound
 
 log = logging.getLogger(__name__)
 RESTART_AFTER = 1.0  # seconds; doubled while a worker keeps dying soon, at most a minute
@@ -77,10 +77,7 @@ def _worker(host: str, port: int, together: Barrier | None) -> None:
     """One worker: `serve` on its own SO_REUSEPORT socket."""
     settings = config.load()
     configure_logging(settings)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    sock = bound(host, port, reuse_port=True)
     if together is not None:
         together.wait(timeout=60)  # listen together, so no worker takes every early connection
     sock.listen(2048)

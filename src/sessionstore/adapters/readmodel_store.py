@@ -6,17 +6,22 @@ only repeat events, and repeated events are skipped by the per-session version g
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol
+
+import psycopg
 
 from sessionstore import codec
 from sessionstore.adapters import parked
 from sessionstore.adapters.filters import SORTABLE, Filters, micros, where
 from sessionstore.adapters.kafka import IncomingRecord
-from sessionstore.config import eventstore_env, postgres_schema
+from sessionstore.config import CONNECT_TIMEOUT, eventstore_env, postgres_schema
 from sessionstore.domain.session import Session
 from sessionstore.readmodels.items import joined
 from sessionstore.readmodels.progress import Batch, Parked, Record, advance_batch
@@ -352,6 +357,28 @@ def _caught_up(cur: Cursor, shadow: str, live: str) -> bool:
 
 def _bytes(value: Any) -> bytes:
     return bytes(value) if not isinstance(value, str) else value.encode()
+
+
+def holds_readmodels(url: str, projections: Sequence[Projection]) -> bool:
+    """Whether the database at `url` has the session tables of these projections, without
+    creating anything (a mistyped SQLite path stays absent)."""
+    env = eventstore_env(url)
+    tables = [f"{p.table}_sessions" for p in projections]
+    if "SQLITE_DBNAME" in env:
+        path = env["SQLITE_DBNAME"]
+        if not Path(path).is_file():
+            return False
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        return all(table in names for table in tables)
+    schema = postgres_schema(url) or "public"
+    with psycopg.connect(url.split("?")[0], connect_timeout=CONNECT_TIMEOUT) as conn:
+        found = conn.execute(
+            "SELECT count(to_regclass(quote_ident(%s) || '.' || quote_ident(t))) "
+            "FROM unnest(%s::text[]) AS t",
+            (schema, tables),
+        ).fetchone()
+    return found is not None and found[0] == len(tables)
 
 
 def open_database(url: str) -> Database:
