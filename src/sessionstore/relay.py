@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import anyio.to_thread
 from eventsourcing.persistence import Notification, Tracking
 
+from sessionstore import metrics
 from sessionstore.adapters.kafka import OutgoingRecord, Publisher
 from sessionstore.application import SessionStore
 from sessionstore.domain.events import SESSION_TAGS
@@ -93,6 +94,7 @@ class Relay:
         self._offsets = {} if offsets is None else offsets
         self._from_start = from_start
         self._recorded = 0  # the durable position: tracking only ever moves forward
+        self._covered = 0  # every notification up to here is published or not a session's
         self._recorded_at = 0.0
         self.published = 0
 
@@ -111,10 +113,22 @@ class Relay:
         if self._position is None:
             self._recorded = self.position()
             self._position = 0 if self._from_start else self._recorded
+        head = self._head()
         notifications = self.pending(self._position)
         if notifications and not self._still_ours():
             raise LostRelayLock("the relay lock is no longer held; standing by again")
+        if len(notifications) < self._batch:
+            self._covered = head
         return notifications
+
+    def _head(self) -> int:
+        return self._store.recorder.max_notification_id() or 0
+
+    def lag(self) -> int:
+        """Notifications in the store this relay has not published (other kinds of
+        notification, which are never published, count until the relay has read past them)."""
+        done = max(self._position or 0, self._covered)
+        return max(0, self._head() - done)
 
     async def relay_once(self) -> int:
         """Publish the next batch; return how many events it held."""
@@ -158,6 +172,7 @@ class Relay:
         loop, written = asyncio.get_running_loop(), asyncio.Event()
         unlisten = self._store.write_path.committer.listen(lambda: _set_from_thread(loop, written))
         watch = await anyio.to_thread.run_sync(self._store.write_path.watch_writes)  # connects
+        metrics.RELAY_LAG.set_function(self.lag)
         try:
             while not stop.is_set():
                 written.clear()  # before reading: a write after this read wakes the wait below

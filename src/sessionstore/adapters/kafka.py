@@ -184,6 +184,12 @@ class Subscriber:
         await self._rewind_where_the_log_shrank(batches)
         return _incoming(batches)
 
+    def ends(self) -> dict[int, int]:
+        """Each assigned partition's end as the last fetch saw it (its high watermark: right
+        on both brokers, where the embedded one's `end_offsets` undercount)."""
+        ends = {tp.partition: self._consumer.highwater(tp) for tp in self._consumer.assignment()}
+        return {p: end for p, end in ends.items() if end is not None}
+
     async def _rewind_where_the_log_shrank(self, batches: dict[Any, list[Any]]) -> None:
         """A partition whose log now ends before this consumer's position went back in time
         (a broker that lost its data, under the same cluster id): read it again from its

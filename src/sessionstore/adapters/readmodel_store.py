@@ -134,6 +134,11 @@ class ReadModelStore:
                 left += len(batch.parked)
         return len(waiting) - left, left
 
+    def parked_count(self) -> int:
+        with self.database.reading() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {self.table}_parked")
+            return int(cur.fetchone()[0])
+
     def parked_records(self) -> list[parked.ParkedRecord]:
         with self.database.reading() as cur:
             return parked.select(cur, self.table)

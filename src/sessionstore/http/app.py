@@ -11,7 +11,7 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post, put
 from litestar.exceptions import HTTPException
 
-from sessionstore import codec
+from sessionstore import codec, metrics
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
@@ -26,6 +26,7 @@ from sessionstore.http.errors import (
     envelope,
     problem_response,
 )
+from sessionstore.http.health import metrics_handler
 from sessionstore.http.openapi import openapi_document
 from sessionstore.http.options import with_options
 from sessionstore.http.paths import guard_raw_path
@@ -148,6 +149,7 @@ def create_app(
                     reopen_customer_session,
                     health,
                     openapi,
+                    metrics_handler(),
                 ]
             ),
         ],
@@ -159,6 +161,7 @@ def create_app(
             Exception: _unexpected,
         },
         before_request=guard_raw_path,
+        middleware=[metrics.measured],
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=list(on_shutdown),
         openapi_config=None,
