@@ -12,7 +12,7 @@ from typing import Any
 import click
 import uvloop
 
-from sessionstore import auditing, codec, commands, config, failures, parking
+from sessionstore import auditing, codec, commands, config, failures, parking, status
 from sessionstore import workers as workers_module
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.readmodel_store import holds_readmodels
@@ -321,6 +321,22 @@ def parked_retry(projection: str) -> None:
     settings = _settings()
     names = list(PROJECTIONS) if projection == "all" else [projection]
     parking.retry_parked(settings, names)
+
+
+@main.command("status")
+@click.option("--projection", type=projection_choice, default="all", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+def status_command(projection: str, as_json: bool) -> None:
+    """Is everything caught up? The relay's position against the event store's head, each
+    projection's offsets against the topic's end per partition, parked records.
+
+    Exit status 0 when nothing lags and nothing is parked, 1 otherwise.
+    """
+    settings = _settings()
+    names = list(PROJECTIONS) if projection == "all" else [projection]
+    result = uvloop.run(status.gather(settings, names))
+    status.report(result, as_json, names)
+    sys.exit(0 if result.caught_up else 1)
 
 
 @main.command()

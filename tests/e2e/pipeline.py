@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import defaultdict
@@ -10,9 +11,10 @@ from decimal import Decimal
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sessionstore import codec
+from sessionstore.adapters.kafka import OutgoingRecord, Publisher, ensure_topic
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
-from sessionstore.config import KafkaSettings
+from sessionstore.config import KafkaSettings, Settings
 from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.events import ReturnedCartItem
@@ -170,3 +172,16 @@ def assert_equal_to_folds(store: SessionStore, readmodels: ReadModelStore) -> No
             name,
             session.integration_id,
         )
+
+
+def produce(bootstrap: str, topic: str, records: list[OutgoingRecord]) -> None:
+    async def send() -> None:
+        kafka = await ensure_topic(Settings(topic=topic).kafka(bootstrap, embedded=True))
+        publisher = Publisher(kafka)
+        await publisher.start()
+        try:
+            await publisher.publish(records)
+        finally:
+            await publisher.stop()
+
+    asyncio.run(send())

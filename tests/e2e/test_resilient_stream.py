@@ -3,7 +3,6 @@ every session written before, during and after reaches every read model."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import time
@@ -14,9 +13,9 @@ import httpx
 import pytest
 
 from sessionstore.adapters.broker import EmbeddedBroker, free_port
-from sessionstore.adapters.kafka import OutgoingRecord, Publisher, ensure_topic
-from sessionstore.config import Settings
+from sessionstore.adapters.kafka import OutgoingRecord
 from sessionstore.domain.keys import session_key
+from tests.e2e.pipeline import produce
 from tests.e2e.processes import STOP_WITHIN, launcher, poll_until, start_run, stream_env
 from tests.e2e.server import executable
 
@@ -57,19 +56,6 @@ def projected_everywhere(client: httpx.Client, ids: list[str]) -> bool:
         for sid in ids
         for name in PROJECTIONS
     )
-
-
-def produce(bootstrap: str, topic: str, records: list[OutgoingRecord]) -> None:
-    async def send() -> None:
-        kafka = await ensure_topic(Settings(topic=topic).kafka(bootstrap, embedded=True))
-        publisher = Publisher(kafka)
-        await publisher.start()
-        try:
-            await publisher.publish(records)
-        finally:
-            await publisher.stop()
-
-    asyncio.run(send())
 
 
 def parked_json(env: dict[str, str]) -> list[dict[str, object]]:

@@ -272,6 +272,39 @@ async def read_until_end(
         await consumer.stop()
 
 
+async def partition_ends(
+    settings: KafkaSettings, positions: dict[int, int], timeout: float = 5.0
+) -> dict[int, int]:
+    """Each partition's end, from the high watermark of a fetch made at `positions` (the
+    embedded broker's `end_offsets` undercount after batched produces; the watermark is
+    right on both brokers). Without a consumer group, so no projector is disturbed."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(settings.topic, p)
+            for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
+        ]
+        consumer.assign(partitions)
+        for tp in partitions:
+            consumer.seek(tp, positions.get(tp.partition, 0))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ends = {tp.partition: consumer.highwater(tp) for tp in partitions}
+            if all(end is not None for end in ends.values()):
+                return {p: int(end) for p, end in ends.items() if end is not None}
+            await consumer.getmany(timeout_ms=100, max_records=1)
+        raise TimeoutError(f"no fetch of {settings.topic} answered within {timeout:.0f} s")
+    finally:
+        await consumer.stop()
+
+
 async def cluster_of(settings: KafkaSettings, timeout: float) -> str:
     """The cluster id of the broker at the bootstrap address; raises if none answers in time."""
     admin = AIOKafkaAdminClient(
