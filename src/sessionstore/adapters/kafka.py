@@ -239,14 +239,32 @@ async def read_until_end(
 ) -> AsyncIterator[list[IncomingRecord]]:
     """Every record from `start` (default: the beginning) up to the end seen when called.
 
-    Without a consumer group: replays must not disturb the projectors' groups. Records come
-    in whole broker batches, so stopping at the end offsets read no record short.
+    Records come in whole broker batches, so stopping at the end offsets read no record short.
     """
+    async with _every_partition(settings) as (consumer, partitions):
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            if start and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            records = _incoming(await consumer.getmany(timeout_ms=500, max_records=batch))
+            if records:
+                yield records
+
+
+@contextlib.asynccontextmanager
+async def _every_partition(
+    settings: KafkaSettings,
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer assigned every partition of the topic, without a consumer group: replays
+    and status must not disturb the projectors' groups."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
         enable_auto_commit=False,
         # not "latest": an answer to that initial reset, still in flight, would be taken for
-        # the answer to seek_to_beginning below and start a partition at its end
+        # the answer to a later seek_to_beginning and start a partition at its end
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
@@ -258,16 +276,7 @@ async def read_until_end(
             for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
         ]
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            if start and tp.partition in start:
-                consumer.seek(tp, start[tp.partition])
-            else:
-                await consumer.seek_to_beginning(tp)
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            records = _incoming(await consumer.getmany(timeout_ms=500, max_records=batch))
-            if records:
-                yield records
+        yield consumer, partitions
     finally:
         await consumer.stop()
 
@@ -277,21 +286,8 @@ async def partition_ends(
 ) -> dict[int, int]:
     """Each partition's end, from the high watermark of a fetch made at `positions` (the
     embedded broker's `end_offsets` undercount after batched produces; the watermark is
-    right on both brokers). Without a consumer group, so no projector is disturbed."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=settings.fetch_max_wait_ms,
-    )
-    await consumer.start()
-    try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(settings.topic, p)
-            for p in sorted(consumer.partitions_for_topic(settings.topic) or ())
-        ]
-        consumer.assign(partitions)
+    right on both brokers)."""
+    async with _every_partition(settings) as (consumer, partitions):
         for tp in partitions:
             consumer.seek(tp, positions.get(tp.partition, 0))
         deadline = time.monotonic() + timeout
@@ -300,9 +296,7 @@ async def partition_ends(
             if all(end is not None for end in ends.values()):
                 return {p: int(end) for p, end in ends.items() if end is not None}
             await consumer.getmany(timeout_ms=100, max_records=1)
-        raise TimeoutError(f"no fetch of {settings.topic} answered within {timeout:.0f} s")
-    finally:
-        await consumer.stop()
+    raise TimeoutError(f"no fetch of {settings.topic} answered within {timeout:.0f} s")
 
 
 async def cluster_of(settings: KafkaSettings, timeout: float) -> str:
