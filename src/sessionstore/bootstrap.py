@@ -6,15 +6,18 @@ import contextlib
 import fcntl
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
 
 from sessionstore.adapters.eventstore import write_path
 from sessionstore.application import SessionStore
 from sessionstore.config import CONNECT_TIMEOUT, Settings, eventstore_env, postgres_schema
+from sessionstore.parts import PART
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,33 @@ def _quiet_aiokafka(record: logging.LogRecord) -> bool:
     return not record.name.startswith("aiokafka") or _once_a_minute.filter(record)
 
 
+class JsonLines(logging.Formatter):
+    """SESSIONSTORE_LOG_FORMAT=json: one object per line with time, level, logger and
+    message, and the part (relay, projector-..., http) and session where known."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if part := PART.get():
+            line["part"] = part
+        if session := getattr(record, "session", None):
+            line["session"] = str(session)
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return msgspec.json.encode(line).decode()
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
+    if settings.log_format == "json":
+        for handler in logging.root.handlers:
+            handler.setFormatter(JsonLines())
     aiokafka = logging.getLogger("aiokafka")
     aiokafka.setLevel(max(logging.WARNING, logging.root.level))
     for handler in logging.root.handlers:

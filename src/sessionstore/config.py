@@ -48,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout: int = CONNECT_TIMEOUT
     account_id: int = 1
     log_level: str = "INFO"
+    log_format: str = "text"
 
     def kafka(self, bootstrap: str, *, embedded: bool) -> KafkaSettings:
         """Idempotence defaults to on for a configured Kafka, off for the embedded broker."""
@@ -84,6 +85,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"SESSIONSTORE_LOG_LEVEL: {log_level.lower()!r} is none of {', '.join(LOG_LEVELS)}"
         )
+    log_format = get("LOG_FORMAT", "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"SESSIONSTORE_LOG_FORMAT: {log_format!r} is neither text nor json")
     return Settings(
         database_url=database_url,
         readmodel_url=readmodel_url,
@@ -109,6 +113,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         account_id=_integer("SESSIONSTORE_ACCOUNT_ID", get("ACCOUNT_ID", "1")),
         log_level=log_level,
+        log_format=log_format,
     )
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
+PART: contextvars.ContextVar[str] = contextvars.ContextVar("part", default="")
 FIRST_DELAY = 1.0
 LONGEST_DELAY = 30.0
 HEALTHY = ("running", "standby")
@@ -64,7 +66,9 @@ class Parts:
     async def supervise(
         self, name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event
     ) -> None:
-        """Run `run` until `stop`; restart it with backoff whenever it fails."""
+        """Run `run` until `stop`; restart it with backoff whenever it fails. What it logs
+        names the part (`PART`, which the JSON log format shows)."""
+        PART.set(name)
         delay = self._first_delay
         again = self._restarts.setdefault(name, asyncio.Event())
         while not stop.is_set():

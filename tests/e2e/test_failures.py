@@ -3,6 +3,7 @@ non-zero exit and no traceback, from the real `sessionstore` command."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sessionstore.adapters.broker import EmbeddedBroker
+from tests.e2e.processes import launcher, poll_until
 from tests.e2e.server import executable
 
 pytestmark = pytest.mark.timeout(120)
@@ -134,3 +137,33 @@ def test_as_of_a_version_past_the_latest_is_an_error(tmp_path: Path) -> None:
 
     assert "has 1 version(s)" in line, line
     assert sessionstore(tmp_path, "as-of", "once", "--version", "1").returncode == 0
+
+
+def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
+    result = sessionstore(tmp_path, "history", "nothing", LOG_FORMAT="json", LOG_LEVEL="INFO")
+
+    logged = [line for line in result.stderr.splitlines() if not line.startswith("Error: ")]
+    lines = [json.loads(line) for line in logged if line.strip()]  # click's own line aside
+    assert lines, result.stderr
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line), line
+
+
+def test_a_broker_without_idempotence_is_a_warning_and_never_an_error(
+    tmp_path: Path, own_broker: EmbeddedBroker
+) -> None:
+    """A configured broker gets an idempotent producer by default; the embedded one cannot
+    do it, and the documented fallback says so once, as a WARNING."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
+    env |= {
+        "SESSIONSTORE_DATABASE_URL": f"sqlite:///{tmp_path / 'events.db'}",
+        "SESSIONSTORE_KAFKA_BOOTSTRAP": own_broker.bootstrap,
+        "SESSIONSTORE_LOG_FORMAT": "json",
+    }
+    with launcher(tmp_path) as running:
+        relay = running.start(env, "relay")
+        poll_until(lambda: "relay starting" in relay.output(), "the relay to start", relay)
+        output = relay.output()
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any("cannot produce idempotently" in r["message"] for r in records), records
+    assert [r for r in records if r["level"] == "ERROR"] == []

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -59,6 +59,22 @@ async def ensure_topic(settings: KafkaSettings) -> KafkaSettings:
     return msgspec.structs.replace(settings, cluster_id=str(cluster))
 
 
+@contextlib.contextmanager
+def _quiet(logger: str, needle: str) -> Iterator[None]:
+    """Drop a library's log records about a failure this adapter reports itself (the
+    fallback from idempotence is a WARNING, not the library's ERROR before it)."""
+
+    def other(record: logging.LogRecord) -> bool:
+        return needle not in record.getMessage()
+
+    target = logging.getLogger(logger)
+    target.addFilter(other)
+    try:
+        yield
+    finally:
+        target.removeFilter(other)
+
+
 class Publisher:
     """Sends a batch and returns only once the broker acknowledged every record."""
 
@@ -83,7 +99,8 @@ class Publisher:
         SESSIONSTORE_KAFKA_IDEMPOTENCE asked for idempotence explicitly: correctness rests on
         the relay's position and the projectors' version guard, not on idempotence."""
         try:
-            await self._producer.start()
+            with _quiet("aiokafka.producer.sender", "InitProducerIdRequest"):
+                await self._producer.start()
         except KafkaError as error:
             await self._producer.stop()
             if not (self._settings.idempotence and self._settings.idempotence_by_default):
