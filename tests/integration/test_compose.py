@@ -37,9 +37,16 @@ def words(value: str | list[str]) -> list[str]:
     return value.split() if isinstance(value, str) else list(value)
 
 
+def built_image() -> str:
+    """The image the one service with `build: .` builds."""
+    (image,) = [s["image"] for s in services().values() if "build" in s]
+    return str(image)
+
+
 def argv(service: dict[str, Any]) -> list[str]:
     """What the container runs: its entrypoint (own or the image's) followed by its command."""
-    entrypoint = service.get("entrypoint", image_entrypoint() if "build" in service else [])
+    ours = "build" in service or service.get("image") == built_image()
+    entrypoint = service.get("entrypoint", image_entrypoint() if ours else [])
     return words(entrypoint) + words(service.get("command", []))
 
 
@@ -49,7 +56,7 @@ def application_services() -> dict[str, dict[str, Any]]:
 
 def test_compose_defines_the_api_the_relay_and_one_projector_per_read_model() -> None:
     assert set(services()) >= REQUIRED
-    projectors = [argv(services()[name])[1:] for name in sorted(REQUIRED) if "projector" in name]
+    projectors = [argv(services()[name])[1:3] for name in sorted(REQUIRED) if "projector" in name]
     assert projectors == [["project", "application-sessions"], ["project", "v1"], ["project", "v2"]]
 
 
@@ -72,3 +79,39 @@ def test_every_sessionstore_service_has_a_healthcheck_or_waits_for_a_healthy_ser
             for condition in depends.values()
         )
         assert "healthcheck" in service or waits, f"{name}: no healthcheck, waits on nothing"
+
+
+def test_one_image_is_built_once_and_runs_every_application_service() -> None:
+    built = [name for name, s in services().items() if "build" in s]
+    assert built == ["api"]
+    assert {s["image"] for s in application_services().values()} == {built_image()}
+
+
+def test_every_service_restarts_and_has_a_healthcheck() -> None:
+    for name, service in services().items():
+        assert service.get("restart") == "unless-stopped", name
+        assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_relay_and_projectors_serve_the_health_their_healthcheck_asks_for() -> None:
+    for name, service in application_services().items():
+        run = argv(service)
+        port = run[run.index("--port") + 1]
+        assert f":{port}/health" in " ".join(service["healthcheck"]["test"]), name
+
+
+def test_the_api_needs_keys_and_is_published_on_localhost_only() -> None:
+    api = services()["api"]
+    assert api["ports"] == ["127.0.0.1:8080:8080"]
+    assert api["environment"]["SESSIONSTORE_API_KEYS"].startswith("${SESSIONSTORE_API_KEYS:?")
+
+
+def test_the_image_runs_as_a_user_with_data_on_a_volume_and_a_small_build_context() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^VOLUME \["/data"\]', dockerfile, re.M)
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "var", ".git", "tests"} <= set(ignored)
+    for service in application_services().values():
+        assert "sessionstore-data:/data" in service["volumes"]
