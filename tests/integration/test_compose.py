@@ -109,7 +109,8 @@ def test_the_api_needs_keys_and_is_published_on_localhost_only() -> None:
 def test_the_image_runs_as_a_user_with_data_on_a_volume_and_a_small_build_context() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
-    assert users and users[-1] not in ("root", "0")
+    assert users
+    assert users[-1] not in ("root", "0")
     assert re.search(r'^VOLUME \["/data"\]', dockerfile, re.M)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "var", ".git", "tests"} <= set(ignored)
