@@ -1,4 +1,4 @@
-"""Property tests: the totals formula (domain.md 4, decision 9) and the state machine (2.1)."""
+"""Property tests: the totals formula (docs/talon.md §4, decision 9) and the state machine (2.1)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ LEGAL = {
     ("return", "partially_returned", "partially_returned"),
     ("reopen", "closed", "open"),
 }
-"""domain.md 2.1 (U, 1, 2, 3a, 3b, 3c, 4) plus further returns (decision 4)."""
+"""docs/talon.md §2.1 (U, 1, 2, 3a, 3b, 3c, 4) plus further returns (decision 4)."""
 
 entries = st.builds(
     ReturnedCartItem, position=st.integers(0, 2), quantity=st.none() | st.integers(1, 3)
@@ -109,7 +109,7 @@ commands_ = st.lists(
 
 
 class Model:
-    """What domain.md says the session should look like, kept apart from the code under test."""
+    """What docs/talon.md says the session should look like, kept apart from the code under test."""
 
     def __init__(self, state: str, cart: tuple[CartItem, ...]) -> None:
         self.state, self.cart, self.referral = state, cart, ""

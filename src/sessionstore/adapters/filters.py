@@ -11,7 +11,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Filters(msgspec.Struct, frozen=True, kw_only=True):
-    """Talon's getApplicationSessions filters (domain.md 6)."""
+    """Talon's getApplicationSessions filters (docs/talon.md §6)."""
 
     state: str | None = None
     profile: str | None = None

@@ -1,4 +1,4 @@
-"""Cart items, additional costs and the totals of domain.md section 4 (Decimal only)."""
+"""Cart items, additional costs and the totals of docs/talon.md §4 (Decimal only)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What an update asks for, and the limits of domain.md 5.3 that every request must respect.
+"""What an update asks for, and the limits of docs/talon.md §5.3 that every request must respect.
 
 `None` means "left out, keep what is stored"; an empty list, map or string clears (decision 15).
 """

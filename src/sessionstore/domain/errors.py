@@ -23,7 +23,7 @@ class InvalidField(DomainError):
 
 
 class InvalidTransition(DomainError):
-    """The requested state change is not in Talon's state machine (domain.md 2.1)."""
+    """The requested state change is not in Talon's state machine (docs/talon.md §2.1)."""
 
     title = "invalid_state_transition"
 

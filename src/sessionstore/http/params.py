@@ -1,4 +1,4 @@
-"""Query parameters, headers and path ids, checked with Talon's limits (domain.md 5.3)."""
+"""Query parameters, headers and path ids, checked with Talon's limits (docs/talon.md §5.3)."""
 
 from __future__ import annotations
 

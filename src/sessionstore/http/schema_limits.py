@@ -1,5 +1,5 @@
 """What the generated JSON Schemas do not say by themselves: money travels as JSON numbers,
-and the limits the server checks (domain.md 5.3 and `http.bodies`).
+and the limits the server checks (docs/talon.md §5.3 and `http.bodies`).
 
 msgspec writes a `Decimal` as a decimal string; on the wire this API takes and sends
 numbers (decision 24), so every decimal becomes `number`. The limits are declared here, by

@@ -1,4 +1,4 @@
-"""Wire shapes of the Integration API requests and responses (domain.md 1.6, 1.7, 6)."""
+"""Wire shapes of the Integration API requests and responses (docs/talon.md §1.6, 1.7, 6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ApplicationSession: the Management API's view (domain.md 1.3)."""
+"""ApplicationSession: the Management API's view (docs/talon.md §1.3)."""
 
 from __future__ import annotations
 

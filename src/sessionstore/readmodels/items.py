@@ -1,4 +1,4 @@
-"""The CartItem shape shared by all three read models (domain.md 1.4)."""
+"""The CartItem shape shared by all three read models (docs/talon.md §1.4)."""
 
 from __future__ import annotations
 

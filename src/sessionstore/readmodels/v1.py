@@ -1,4 +1,4 @@
-"""CustomerSession (V1, deprecated): one coupon string, a discounts map (domain.md 1.2)."""
+"""CustomerSession (V1, deprecated): one coupon string, a discounts map (docs/talon.md §1.2)."""
 
 from __future__ import annotations
 

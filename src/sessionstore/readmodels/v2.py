@@ -1,4 +1,4 @@
-"""CustomerSessionV2: the Integration API's session shape (domain.md 1.1)."""
+"""CustomerSessionV2: the Integration API's session shape (docs/talon.md §1.1)."""
 
 from __future__ import annotations
 
