@@ -116,3 +116,10 @@ def test_the_image_runs_as_a_user_with_data_on_a_volume_and_a_small_build_contex
     assert {".venv", "var", ".git", "tests"} <= set(ignored)
     for service in application_services().values():
         assert "sessionstore-data:/data" in service["volumes"]
+
+
+def test_env_example_lists_every_setting_the_command_reads() -> None:
+    source = (ROOT / "src" / "sessionstore" / "config.py").read_text()
+    read = set(re.findall(r'get\("([A-Z_]+)"', source))
+    listed = set(re.findall(r"^SESSIONSTORE_([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - listed == set()
