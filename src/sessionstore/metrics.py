@@ -23,8 +23,11 @@ COMMANDS = Counter(
     ["command", "outcome"],
 )
 RELAY_LAG = Gauge(
-    "sessionstore_relay_lag_events", "Notifications in the event store the relay has not published"
+    "sessionstore_relay_lag_events",
+    "Notifications in the event store the relay has not published (NaN: no relay publishes "
+    "from this process)",
 )
+RELAY_LAG.set(float("nan"))
 PROJECTION_LAG = Gauge(
     "sessionstore_projection_lag_records",
     "Records on the topic past what the projection has stored (the fetch high watermark "

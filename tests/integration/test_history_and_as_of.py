@@ -136,7 +136,13 @@ def test_as_of_the_latest_version_equals_the_get_endpoint(
     assert response.status_code == 200, response.text
     assert exact(response.text)["customerSession"] == exact(latest)
     assert response.text.startswith(f'{{"customerSession":{latest},')  # byte for byte
-    assert as_of(database_url, "--version", "99") == latest
+
+
+def test_as_of_a_version_past_the_last_fails(written: Client, database_url: str) -> None:
+    result = sessionstore("as-of", "s-1", "--version", "99", database_url=database_url)
+    assert result.exit_code == 1
+    assert "has 3 version(s): --version 99 is past them" in result.stderr
+    assert result.stdout == ""
 
 
 def test_as_of_before_the_session_existed_fails(written: Client, database_url: str) -> None:

@@ -15,9 +15,9 @@ from urllib.parse import unquote_to_bytes
 
 from litestar import Request
 
+from sessionstore.http.bodies import MAX_INT64
 from sessionstore.http.errors import HTTPProblem
 
-MAX_INT64 = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAMES = {  # a route's parameter -> its name in Talon's API, for the error's pointer
     "customer_session_id": "customerSessionId",

@@ -15,8 +15,8 @@ from sessionstore.adapters.filters import SORTABLE, Filters, micros
 from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.config import Settings
 from sessionstore.http.auth import application_of, require_management_key, secured
+from sessionstore.http.bodies import MAX_INT64
 from sessionstore.http.errors import HTTPProblem
-from sessionstore.http.paths import MAX_INT64
 from sessionstore.readmodels.application_session import ApplicationSession, in_list
 
 T = TypeVar("T")
