@@ -24,6 +24,7 @@ from sessionstore.application import SessionStore
 from sessionstore.bootstrap import creating_tables
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.consuming import Projector
+from sessionstore.failures import Unavailable
 from sessionstore.parts import Parts, first_set
 from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.relay import Relay, TopicWentBack
@@ -39,7 +40,14 @@ async def kafka_connection(settings: Settings) -> AsyncIterator[KafkaSettings]:
     """The configured Kafka, or an embedded broker for as long as the block runs; the topic
     exists and the cluster id is known (for one-shot commands, which fail fast)."""
     async with kafka_for_parts(settings) as kafka:
-        yield await ensure_topic(kafka)
+        try:
+            connected = await asyncio.wait_for(ensure_topic(kafka), settings.connect_timeout)
+        except TimeoutError:
+            raise Unavailable(
+                f"cannot reach Kafka at {kafka.bootstrap}: no answer within "
+                f"{settings.connect_timeout} s (SESSIONSTORE_CONNECT_TIMEOUT_S)"
+            ) from None
+        yield connected
 
 
 @contextlib.asynccontextmanager

@@ -167,3 +167,18 @@ def test_a_broker_without_idempotence_is_a_warning_and_never_an_error(
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any("cannot produce idempotently" in r["message"] for r in records), records
     assert [r for r in records if r["level"] == "ERROR"] == []
+
+
+def test_a_kafka_that_never_answers_fails_within_the_connect_timeout(
+    tmp_path: Path, busy_port: int
+) -> None:
+    """The port accepts connections (the kernel completes them) and never answers."""
+    result = sessionstore(
+        tmp_path,
+        "status",
+        KAFKA_BOOTSTRAP=f"127.0.0.1:{busy_port}",
+        CONNECT_TIMEOUT_S="2",
+    )
+
+    line = one_line(result)
+    assert f"cannot reach Kafka at 127.0.0.1:{busy_port}: no answer within 2 s" in line, line
