@@ -318,7 +318,13 @@ def apply_together(
     for store, batch in zip(stores, batches, strict=True):
         for p in batch.parked:
             log.warning(
-                "%s: parked %s[%d]@%d: %s", store.table, p.topic, p.partition, p.offset, p.reason
+                "%s: parked %s[%d]@%d: %s",
+                store.table,
+                p.topic,
+                p.partition,
+                p.offset,
+                p.reason,
+                extra={"session": p.key},  # the session key (a UUID), in JSON logs
             )
     return batches
 
