@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 import psycopg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from sessionstore.adapters.broker import BrokerError
 from sessionstore.config import ConfigError
@@ -43,8 +43,10 @@ def one_line(error: BaseException) -> str:
     """The message for a REPORTED error: what failed, and the dependency's own reason."""
     if isinstance(error, psycopg.OperationalError):
         return f"cannot reach PostgreSQL: {_last_line(error)}"
-    if isinstance(error, KafkaError):
+    if isinstance(error, KafkaConnectionError):
         return f"cannot reach Kafka: {_last_line(error)}"
+    if isinstance(error, KafkaError):
+        return f"Kafka refused: {_last_line(error)}"
     if isinstance(error, OSError) and not isinstance(error, Unavailable | BrokerError):
         where = f" {error.filename}" if error.filename else ""
         return f"cannot use{where}: {error.strerror or error}"
