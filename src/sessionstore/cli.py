@@ -101,6 +101,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers == 1:
         _run(commands.serve(settings, host, port))
     else:
+        failures.can_listen(host, port)  # else every worker would fail, and be restarted
         workers_module.serve_workers(host, port, workers)
 
 
@@ -292,7 +293,7 @@ def verify(readmodel_url: str | None, projection: str) -> None:
     settings = _settings()
     names = list(PROJECTIONS) if projection == "all" else [projection]
     url = readmodel_url or settings.readmodel_url
-    if not holds_readmodels(url, [PROJECTIONS[n] for n in names]):
+    if not holds_readmodels(url, [PROJECTIONS[n] for n in names], settings.connect_timeout):
         raise click.ClickException(f"{url} holds no read models of {', '.join(names)}")
     report = auditing.verify(build_store(settings), url, names)
     auditing.print_report(report)

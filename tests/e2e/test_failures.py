@@ -87,7 +87,8 @@ def busy_port() -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    "command", [("serve",), ("run", "--no-demo"), ("relay",), ("project", "all")]
+    "command",
+    [("serve",), ("serve", "--workers", "2"), ("run", "--no-demo"), ("relay",), ("project", "all")],
 )
 def test_a_port_in_use_is_one_line_before_anything_starts(
     tmp_path: Path, busy_port: int, command: tuple[str, ...]

@@ -370,7 +370,9 @@ def _bytes(value: Any) -> bytes:
     return bytes(value) if not isinstance(value, str) else value.encode()
 
 
-def holds_readmodels(url: str, projections: Sequence[Projection]) -> bool:
+def holds_readmodels(
+    url: str, projections: Sequence[Projection], timeout: int = CONNECT_TIMEOUT
+) -> bool:
     """Whether the database at `url` has the session tables of these projections, without
     creating anything (a mistyped SQLite path stays absent)."""
     env = eventstore_env(url)
@@ -383,7 +385,7 @@ def holds_readmodels(url: str, projections: Sequence[Projection]) -> bool:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         return all(table in names for table in tables)
     schema = postgres_schema(url) or "public"
-    with psycopg.connect(url.split("?")[0], connect_timeout=CONNECT_TIMEOUT) as conn:
+    with psycopg.connect(url.split("?")[0], connect_timeout=timeout) as conn:
         found = conn.execute(
             "SELECT count(to_regclass(quote_ident(%s) || '.' || quote_ident(t))) "
             "FROM unnest(%s::text[]) AS t",
