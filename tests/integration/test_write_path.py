@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import TypeVar
 
+import psycopg
 import pytest
 
+from sessionstore.adapters.write_watch import PostgresWriteWatch
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -176,3 +178,23 @@ def heard(watch: WriteWatch, within: float = 5.0) -> bool:
         if watch.changed():
             return True
     return False
+
+
+def test_a_postgresql_write_watch_that_lost_its_connection_says_look_once_then_waits(
+    postgres_url: str,
+) -> None:
+    store = build_store(Settings(database_url=postgres_url))
+    watch = store.write_path.watch_writes()
+    assert isinstance(watch, PostgresWriteWatch)
+    assert watch.listening
+    try:
+        backend = watch._conn.info.backend_pid  # type: ignore[attr-defined]  # its own session
+        with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+        assert heard(watch)  # the lost connection: look, a write may have gone unheard
+        assert not watch.changed()
+        assert not watch.listening  # no connect on every call (each would block the loop)
+    finally:
+        watch.close()
+        store.close()

@@ -12,11 +12,14 @@ PostgreSQL connection does it connect again (with the store down, nothing is wri
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
+
+RECONNECT_AFTER = 5.0  # seconds: a connect on the event loop at most this often
 
 
 class SqliteWriteWatch:
@@ -43,6 +46,7 @@ class PostgresWriteWatch:
         self._pool = recorder.datastore.pool
         self._listen = sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name))
         self._conn: psycopg.Connection[Any] | None = None
+        self._retry_at = 0.0  # after a lost connection: when to connect again
         self._listening()  # connects here, so that `changed()` only reads what arrived
 
     def _listening(self) -> psycopg.Connection[Any]:
@@ -55,14 +59,22 @@ class PostgresWriteWatch:
             self._conn.execute(self._listen)
         return self._conn
 
+    @property
+    def listening(self) -> bool:
+        """Whether it holds its LISTEN connection now."""
+        return self._conn is not None and not self._conn.closed
+
     def changed(self) -> bool:
+        if self._conn is None and time.monotonic() < self._retry_at:
+            return False  # the relay's own fallback poll reads meanwhile
         try:
             return bool(list(self._listening().notifies(timeout=0)))
         except psycopg.Error:
-            self._conn = None  # listen again on a new connection next time
-            return True  # and meanwhile look: a write may have gone unheard
+            self.close()  # listen again on a new connection, but not before RECONNECT_AFTER
+            self._retry_at = time.monotonic() + RECONNECT_AFTER
+            return True  # and look now: a write may have gone unheard
 
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            conn.close()
