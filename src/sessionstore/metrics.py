@@ -24,7 +24,7 @@ COMMANDS = Counter(
 )
 RELAY_LAG = Gauge(
     "sessionstore_relay_lag_events",
-    "Notifications in the event store the relay has not published (NaN: no relay publishes "
+    "Session events in the event store the relay has not published (NaN: no relay publishes "
     "from this process)",
 )
 RELAY_LAG.set(float("nan"))

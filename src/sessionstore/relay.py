@@ -25,7 +25,17 @@ from sessionstore.ports import WriteWatch
 
 log = logging.getLogger(__name__)
 RECORD_EVERY = 0.2  # seconds between two writes of the relay's position
+COUNT_UP_TO = 100_000  # unpublished session events counted, at most
 WATCH_EVERY = 0.002  # seconds between two looks at the store's write watch, while idle
+
+
+def unpublished(store: SessionStore, position: int) -> int:
+    """Session events stored after notification `position`, counted up to COUNT_UP_TO (the
+    store's other notifications are never published, so they never count)."""
+    pending = store.recorder.select_notifications(
+        start=position + 1, limit=COUNT_UP_TO, topics=SESSION_TAGS
+    )
+    return len(pending)
 
 
 def outgoing(notification: Notification) -> OutgoingRecord:
@@ -94,7 +104,6 @@ class Relay:
         self._offsets = {} if offsets is None else offsets
         self._from_start = from_start
         self._recorded = 0  # the durable position: tracking only ever moves forward
-        self._covered = 0  # every notification up to here is published or not a session's
         self._recorded_at = 0.0
         self.published = 0
 
@@ -113,22 +122,17 @@ class Relay:
         if self._position is None:
             self._recorded = self.position()
             self._position = 0 if self._from_start else self._recorded
-        head = self._head()
         notifications = self.pending(self._position)
         if notifications and not self._still_ours():
             raise LostRelayLock("the relay lock is no longer held; standing by again")
-        if len(notifications) < self._batch:
-            self._covered = head
         return notifications
 
-    def _head(self) -> int:
-        return self._store.recorder.max_notification_id() or 0
-
     def lag(self) -> int:
-        """Notifications in the store this relay has not published (other kinds of
-        notification, which are never published, count until the relay has read past them)."""
-        done = max(self._position or 0, self._covered)
-        return max(0, self._head() - done)
+        """Session events stored after what this relay published (asked at a metrics scrape,
+        never on the relay's own path)."""
+        return unpublished(
+            self._store, self._recorded if self._position is None else self._position
+        )
 
     async def relay_once(self) -> int:
         """Publish the next batch; return how many events it held."""

@@ -18,10 +18,8 @@ from sessionstore.adapters.readmodel_store import ReadModelStore
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import KafkaSettings, Settings
-from sessionstore.domain.events import SESSION_TAGS
+from sessionstore.relay import unpublished
 from sessionstore.runtime import kafka_connection, open_readmodels
-
-COUNT_UP_TO = 100_000  # session events counted past the relay's position, at most
 
 
 class RelayStatus(msgspec.Struct, frozen=True):
@@ -76,11 +74,8 @@ async def gather(settings: Settings, names: Sequence[str]) -> Status:
 def relay_status(store: SessionStore, kafka: KafkaSettings) -> RelayStatus:
     name = f"relay:{kafka.topic}@{kafka.cluster_id}"
     position = store.factory.tracking_recorder().max_tracking_id(name) or 0
-    pending = store.recorder.select_notifications(
-        start=position + 1, limit=COUNT_UP_TO, topics=SESSION_TAGS
-    )
     head = store.recorder.max_notification_id() or 0
-    return RelayStatus(position=position, head=head, lag=len(pending))
+    return RelayStatus(position=position, head=head, lag=unpublished(store, position))
 
 
 async def projection_status(
