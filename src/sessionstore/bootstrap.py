@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import psycopg
 from psycopg import sql
 
 from sessionstore.adapters.eventstore import write_path
+from sessionstore.adapters.postgres import connect
 from sessionstore.application import SessionStore
 from sessionstore.config import CONNECT_TIMEOUT, Settings, eventstore_env, postgres_schema
 from sessionstore.parts import PART
@@ -89,12 +89,6 @@ def configure_logging(settings: Settings) -> None:
     aiokafka.setLevel(max(logging.WARNING, logging.root.level))
     for handler in logging.root.handlers:
         handler.addFilter(_quiet_aiokafka)
-
-
-def connect(url: str, timeout: int) -> psycopg.Connection[tuple[Any, ...]]:
-    """An autocommit connection to the URL's database, or psycopg's own reason within
-    `timeout` seconds (say, `database "nodb" does not exist`)."""
-    return psycopg.connect(url.split("?")[0], autocommit=True, connect_timeout=timeout)
 
 
 @contextlib.contextmanager

@@ -6,8 +6,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
+
+
+def connect(url: str, timeout: int) -> psycopg.Connection[tuple[Any, ...]]:
+    """An autocommit connection to the URL's database (its `?schema=` left out), or
+    psycopg's own reason within `timeout` seconds (say, `database "nodb" does not exist`)."""
+    return psycopg.connect(url.split("?")[0], autocommit=True, connect_timeout=timeout)
 
 
 class _Cursor:

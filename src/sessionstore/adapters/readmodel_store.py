@@ -15,8 +15,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
-
 from sessionstore import codec
 from sessionstore.adapters import parked
 from sessionstore.adapters.filters import SORTABLE, Filters, micros, where
@@ -385,7 +383,9 @@ def holds_readmodels(
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         return all(table in names for table in tables)
     schema = postgres_schema(url) or "public"
-    with psycopg.connect(url.split("?")[0], connect_timeout=timeout) as conn:
+    from sessionstore.adapters.postgres import connect
+
+    with connect(url, timeout) as conn:
         found = conn.execute(
             "SELECT count(to_regclass(quote_ident(%s) || '.' || quote_ident(t))) "
             "FROM unnest(%s::text[]) AS t",
