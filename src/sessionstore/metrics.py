@@ -85,10 +85,15 @@ def measured(app: ASGIApp) -> Any:
     return middleware
 
 
+def route_template(scope: Any) -> str | None:
+    """The path template of the route an ASGI scope matched (`/v2/.../{customer_session_id:str}`),
+    None before routing or when none matched."""
+    paths = sorted(getattr(scope.get("route_handler"), "paths", ()) or ())
+    return str(paths[0]) if paths else None
+
+
 def _observe(scope: Scope, status: int, seconds: float) -> None:
-    handler = scope.get("route_handler")
-    paths = sorted(getattr(handler, "paths", ()) or ())
-    route = paths[0] if paths else "unmatched"
+    route = route_template(scope) or "unmatched"
     method = str(scope.get("method", ""))
     HTTP_DURATION.labels(method, route, str(status)).observe(seconds)
     if command := COMMAND_ROUTES.get((method, route)):

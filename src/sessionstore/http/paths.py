@@ -17,6 +17,7 @@ from litestar import Request
 
 from sessionstore.http.bodies import MAX_INT64
 from sessionstore.http.errors import HTTPProblem
+from sessionstore.metrics import route_template
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAMES = {  # a route's parameter -> its name in Talon's API, for the error's pointer
@@ -30,7 +31,7 @@ _NAMES = {  # a route's parameter -> its name in Talon's API, for the error's po
 def guard_raw_path(request: Request[Any, Any, Any]) -> None:
     """A Litestar `before_request` hook: raises the 400 for the first bad segment."""
     raw: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
-    template = _template(request)
+    template = (route_template(request.scope) or "").split("/")[1:]
     segments = raw.split(b"?", 1)[0].split(b"/")[1:]
     for index, segment in enumerate(segments):
         name = _parameter(template, index)
@@ -59,13 +60,6 @@ def _check_segment(segment: bytes, name: str, *, last: bool) -> None:
         raise HTTPProblem(
             400, "format", f"{name} must not contain control characters", parameter=name
         )
-
-
-def _template(request: Request[Any, Any, Any]) -> list[str]:
-    """The matched route's path, segment by segment (`{name:type}` for a parameter)."""
-    handler = request.scope.get("route_handler")
-    paths: list[str] = sorted(getattr(handler, "paths", ()) or ())
-    return paths[0].split("/")[1:] if paths else []
 
 
 def _parameter(template: list[str], index: int) -> str:
