@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio.to_thread
@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.bootstrap import build_store
-from sessionstore.config import Settings
+from sessionstore.config import KafkaSettings, Settings
 from sessionstore.demo import run_demo
 from sessionstore.failures import can_listen
 from sessionstore.http.app import create_app
@@ -73,14 +73,13 @@ async def relay(settings: Settings, host: str, port: int | None) -> None:
     if port is not None:
         can_listen(host, port)
     stop, parts = asyncio.Event(), Parts()
-    stop_on_signals(stop)
+    stop_on_signals(stop)  # before the store: a signal while it opens still stops cleanly
     store = build_store(settings)
-    async with kafka_for_parts(settings) as kafka:
-        await run_parts(
-            run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop),
-            watch_broker(parts, kafka, stop),
-            *_health_server(parts, host, port, stop),
-        )
+
+    def part(kafka: KafkaSettings) -> Coroutine[Any, Any, None]:
+        return run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop)
+
+    await _stream_part(settings, host, port, part, parts, stop)
     store.close()
 
 
@@ -91,14 +90,31 @@ async def project(settings: Settings, names: list[str], host: str, port: int | N
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     readmodels = list(open_readmodels(settings, names).values())
+
+    def part(kafka: KafkaSettings) -> Coroutine[Any, Any, None]:
+        return run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop)
+
+    await _stream_part(settings, host, port, part, parts, stop)
+    for rm in readmodels:
+        rm.close()
+
+
+async def _stream_part(
+    settings: Settings,
+    host: str,
+    port: int | None,
+    part: Callable[[KafkaSettings], Coroutine[Any, Any, None]],
+    parts: Parts,
+    stop: asyncio.Event,
+) -> None:
+    """A relay or a projector beside the broker watchdog and, with a port, a health server,
+    until `stop`."""
     async with kafka_for_parts(settings) as kafka:
         await run_parts(
-            run_projector(parts, readmodels, kafka, GROUP_PREFIX, stop),
+            part(kafka),
             watch_broker(parts, kafka, stop),
             *_health_server(parts, host, port, stop),
         )
-    for rm in readmodels:
-        rm.close()
 
 
 def _health_server(
