@@ -80,7 +80,8 @@ port_option = click.option(
     help="Drive one demo session through its life once everything is up.",
 )
 def run(host: str, port: int, demo: bool) -> None:
-    """The main job: HTTP API, outbox relay and the three projectors in one process."""
+    """The main job: HTTP API and outbox relay, and one projector keeping the three read
+    models in a child process (`project all`, which dies with this one)."""
     _run(commands.run_everything(_settings(), host, port, demo))
 
 

@@ -14,16 +14,19 @@ from litestar import Litestar
 
 from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.bootstrap import build_store
+from sessionstore.child_parts import run_child
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.demo import run_demo
 from sessionstore.failures import can_listen
 from sessionstore.http.app import create_app
 from sessionstore.http.health import health_app
 from sessionstore.parts import Parts
+from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.runtime import (
     QuietServer,
     kafka_for_parts,
     open_readmodels,
+    projector_part,
     run_parts,
     run_projector,
     run_relay,
@@ -34,6 +37,7 @@ from sessionstore.runtime import (
 
 log = logging.getLogger(__name__)
 GROUP_PREFIX = "sessionstore"
+PROJECTOR_ALL = projector_part(list(PROJECTIONS))  # the part `project all` runs
 
 
 UVICORN: dict[str, Any] = {  # uvloop and httptools: what the field runs for speed
@@ -127,7 +131,8 @@ def _health_server(
 
 
 async def run_everything(settings: Settings, host: str, port: int, demo: bool) -> None:
-    """HTTP API, relay and the three projectors in one process (the main job)."""
+    """The main job: HTTP API and relay in this process; one projector keeping the three
+    read models in a child process (`project all`, see child_parts)."""
     stop, parts = asyncio.Event(), Parts()
     stop_on_signals(stop)
     can_listen(host, port)
@@ -138,7 +143,10 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
         running = [
             run_server(parts, _server(app, host, port), stop),
             run_relay(parts, store, kafka, relay_lock(settings.database_url, kafka.topic), stop),
-            run_projector(parts, list(readmodels.values()), kafka, GROUP_PREFIX, stop),
+            # the broker this process found or started is the child's too
+            run_child(
+                parts, PROJECTOR_ALL, ("project", "all"), {"KAFKA_BOOTSTRAP": kafka.bootstrap}, stop
+            ),
             watch_broker(parts, kafka, stop),
         ]
         if demo:

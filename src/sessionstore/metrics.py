@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 HTTP_DURATION = Histogram(
     "sessionstore_http_request_duration_seconds",
@@ -38,6 +39,28 @@ APPLIED = Counter(
     "sessionstore_projection_applied_total", "Events applied to a read model", ["projection"]
 )
 PARKED = Gauge("sessionstore_parked_records", "Records a projection set aside", ["projection"])
+
+_ADOPTED: dict[tuple[str, str], float] = {}  # the child's counters as last adopted
+
+
+def adopt(text: str) -> None:
+    """Take over the projection metrics of a child process (the projector of `run`) from
+    its /metrics text, so that this process's /metrics reports them: gauges are set, the
+    counter moves by what the child's moved (from 0 again after the child restarted)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "sessionstore_projection_lag_records":
+                PROJECTION_LAG.labels(labels["projection"], labels["partition"]).set(sample.value)
+            elif sample.name == "sessionstore_parked_records":
+                PARKED.labels(labels["projection"]).set(sample.value)
+            elif sample.name == "sessionstore_projection_applied_total":
+                key = (sample.name, labels["projection"])
+                before = _ADOPTED.get(key, 0.0)
+                moved = sample.value - before if sample.value >= before else sample.value
+                APPLIED.labels(labels["projection"]).inc(moved)
+                _ADOPTED[key] = sample.value
+
 
 COMMAND_ROUTES = {
     ("PUT", "/v2/customer_sessions/{customer_session_id:str}"): "update",

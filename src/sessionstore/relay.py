@@ -105,6 +105,7 @@ class Relay:
         self._from_start = from_start
         self._recorded = 0  # the durable position: tracking only ever moves forward
         self._recorded_at = 0.0
+        self._recording: asyncio.Future[None] | None = None  # the position being written
         self.published = 0
 
     def position(self) -> int:
@@ -143,20 +144,30 @@ class Relay:
         self._check_offsets(produced)
         self._position = notifications[-1].id
         if time.monotonic() - self._recorded_at >= RECORD_EVERY:
-            await self.record()
+            self._record_meanwhile()
         self.published += len(notifications)
         log.debug("relayed %d event(s) up to notification %d", len(notifications), self._position)
         return len(notifications)
+
+    def _record_meanwhile(self) -> None:
+        """Record the position while publishing goes on: the write waits its turn behind
+        the commands' commits (SQLite's busy handler sleeps), which must not hold up the
+        next batch. One write at a time; one that failed fails the relay here."""
+        if self._recording is not None:
+            if not self._recording.done():
+                return
+            self._recording.result()
+        self._recording = asyncio.ensure_future(self.record())
 
     async def record(self) -> None:
         """Make the position durable. Not after every batch: a crash repeats at most the
         last RECORD_EVERY seconds of events (the projectors skip what they have), and the
         relay writes to the event store far less often."""
+        self._recorded_at = time.monotonic()
         if self._position is not None and self._position > self._recorded:
             tracking = Tracking(self.name, self._position)
             await anyio.to_thread.run_sync(self._tracking.insert_tracking, tracking)
-            self._recorded = self._position
-        self._recorded_at = time.monotonic()
+            self._recorded = tracking.notification_id
 
     def _check_offsets(self, produced: list[tuple[int, int]]) -> None:
         for partition, offset in produced:
@@ -182,8 +193,10 @@ class Relay:
                 written.clear()  # before reading: a write after this read wakes the wait below
                 watch.changed()
                 if await self.relay_once() == 0:
-                    await self.record()
+                    self._record_meanwhile()
                     await _until_written(stop, written, watch, self._idle)
+            if self._recording is not None:
+                await self._recording
             await self.record()
         finally:
             unlisten()

@@ -139,14 +139,19 @@ async def run_projector(
 ) -> None:
     """One consumer keeping the given read models, the part `projector-<names joined by +>`,
     in the consumer group `<group_prefix>.<the same names>`."""
-    names = "+".join(rm.projection.name for rm in readmodels)
-    name, group = f"projector-{names}", f"{group_prefix}.{names}"
+    names = [rm.projection.name for rm in readmodels]
+    name, group = projector_part(names), f"{group_prefix}.{'+'.join(names)}"
 
     async def run() -> None:
         projector = Projector(readmodels, await ensure_topic(kafka), group)
         await projector.run(stop, lambda: parts.running(name))
 
     await parts.supervise(name, run, stop)
+
+
+def projector_part(names: Sequence[str]) -> str:
+    """The name of the part projecting these read models (in /health and the logs)."""
+    return f"projector-{'+'.join(names)}"
 
 
 async def watch_broker(parts: Parts, kafka: KafkaSettings, stop: asyncio.Event) -> None:

@@ -12,6 +12,7 @@ from sessionstore.domain.changes import SessionChanges
 from sessionstore.domain.events import ItemsUpdated, SessionClosed, SessionCreated, SessionEvents
 from sessionstore.domain.session import Session, fold
 from sessionstore.readmodels.progress import advance_batch
+from sessionstore.readmodels.shared import Shared
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -80,3 +81,40 @@ def test_a_version_gap_is_reported_and_never_applied() -> None:
     assert batch.sessions == {}
     (gap,) = batch.gaps
     assert (gap.expected, gap.received, gap.offset) == (2, 3, 7)
+
+
+def test_read_models_advanced_together_share_one_decode_and_one_fold_per_record() -> None:
+    """Three read models at the same stored state: the shared work gives each the very same
+    new state, equal to what each would fold alone, and encodes it once."""
+    events = history()
+    stored_bytes = codec.encode_state(fold(events[:1]))
+    batch_records = records(events[1:], first_offset=1)
+    shared = Shared()
+
+    def stored(_: str) -> Session:
+        return shared.decode_state(bytes(stored_bytes))  # each read model's own bytes
+
+    batches = [
+        advance_batch(batch_records, stored, shared.decode_event, shared.evolve) for _ in range(3)
+    ]
+    (first,), (second,), (third,) = (b.sessions.values() for b in batches)
+    alone = advance_batch(batch_records, lambda _: codec.decode_state(stored_bytes))
+    assert first is second is third
+    assert first == next(iter(alone.sessions.values())) == fold(events)
+    assert shared.encode_state(first) is shared.encode_state(second)
+    assert shared.encode_state(first) == codec.encode_state(fold(events))
+
+
+def test_shared_work_never_mixes_different_stored_states() -> None:
+    """A read model behind the others (say, a swapped-in one) folds from its own state."""
+    events = history()
+    shared = Shared()
+    behind = advance_batch(records(events), lambda _: None, shared.decode_event, shared.evolve)
+    ahead_state = fold(events[:2])
+    ahead = advance_batch(
+        records(events), lambda _: ahead_state, shared.decode_event, shared.evolve
+    )
+    assert behind.applied == 3
+    assert ahead.applied == 1
+    assert ahead.duplicates == 2
+    assert next(iter(ahead.sessions.values())) == next(iter(behind.sessions.values()))

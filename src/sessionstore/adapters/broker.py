@@ -144,12 +144,13 @@ class EmbeddedBroker:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL the broker when the thread that started it dies.
+def die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this child (the broker, a part of `run`) when the
+    thread that started it dies.
 
     Elsewhere this does nothing, and the broker is stopped by stop() on every normal exit.
     """

@@ -26,6 +26,9 @@ class _Cursor:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
         return self._cursor.execute(statement.replace("?", "%s"), params)
 
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(statement.replace("?", "%s"), params)
+
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 

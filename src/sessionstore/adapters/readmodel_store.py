@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
+
 from sessionstore import codec
 from sessionstore.adapters import parked
 from sessionstore.adapters.filters import SORTABLE, Filters, micros, where
@@ -24,12 +26,14 @@ from sessionstore.domain.session import Session
 from sessionstore.readmodels.items import joined
 from sessionstore.readmodels.progress import Batch, Parked, Record, advance_batch
 from sessionstore.readmodels.projections import Projection
+from sessionstore.readmodels.shared import Shared
 
 log = logging.getLogger(__name__)
 
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
 
@@ -149,15 +153,19 @@ class ReadModelStore:
         *,
         alone: bool,
         parked_cluster: str | None = None,
+        shared: Shared | None = None,
     ) -> Batch:
         """The records folded into this projection's rows, inside the caller's transaction;
-        `alone`: each session in a savepoint of its own, parking those that cannot be stored."""
-        batch = advance_batch(records, lambda key: self._load(cur, key))
-        for key, session in list(batch.sessions.items()):
-            if alone:
-                self._write_alone(cur, batch, key, session)
-            else:
-                self._write(cur, session)
+        `alone`: each session in a savepoint of its own, parking those that cannot be stored;
+        `shared`: the work of the read models advanced together with this one."""
+        shared = shared or Shared()
+        stored = self._load(cur, _keys(records, shared), shared)
+        batch = advance_batch(records, stored.get, shared.decode_event, shared.evolve)
+        if alone:
+            for key, session in list(batch.sessions.items()):
+                self._write_alone(cur, batch, key, self._row(session, shared))
+        elif batch.sessions:
+            cur.executemany(self._upsert, [self._row(s, shared) for s in batch.sessions.values()])
         for (topic, partition), offset in batch.offsets.items() if cluster is not None else ():
             cur.execute(
                 f"INSERT INTO {self.table}_offsets VALUES (?, ?, ?, ?) "
@@ -174,23 +182,29 @@ class ReadModelStore:
         parked.insert(cur, self.table, parked_cluster or cluster or "", batch.parked)
         return batch
 
-    def _write_alone(self, cur: Cursor, batch: Batch, key: str, session: Session) -> None:
+    def _write_alone(self, cur: Cursor, batch: Batch, key: str, row: tuple[Any, ...]) -> None:
         """One session's row in its own savepoint: if it cannot be stored, park its records."""
         cur.execute("SAVEPOINT one_session")
         try:
-            self._write(cur, session)
+            cur.execute(self._upsert, row)
         except Exception as error:
             cur.execute("ROLLBACK TO SAVEPOINT one_session")
             batch.unapply(key, f"cannot store its session: {error}")
         cur.execute("RELEASE SAVEPOINT one_session")
 
-    def _load(self, cur: Cursor, key: str) -> Session | None:
-        cur.execute(f"SELECT aggregate FROM {self.table}_sessions WHERE session_key = ?", (key,))
-        row = cur.fetchone()
-        return codec.decode_state(_bytes(row[0])) if row else None
+    def _load(self, cur: Cursor, keys: Sequence[str], shared: Shared) -> dict[str, Session]:
+        """The stored states of these sessions, in one query."""
+        if not keys:
+            return {}
+        cur.execute(
+            f"SELECT session_key, aggregate FROM {self.table}_sessions "
+            f"WHERE session_key IN ({', '.join('?' for _ in keys)})",
+            keys,
+        )
+        return {str(key): shared.decode_state(_bytes(state)) for key, state in cur.fetchall()}
 
-    def _write(self, cur: Cursor, session: Session) -> None:
-        values = (
+    def _row(self, session: Session, shared: Shared) -> tuple[Any, ...]:
+        return (
             str(session.key),
             session.application_id,
             session.integration_id,
@@ -202,15 +216,17 @@ class ReadModelStore:
             session.referral_code,
             session.store_integration_id or "",
             micros(session.created),
-            codec.encode_state(session),
+            shared.encode_state(session),
             codec.encode_document(self.projection.render(session)),
         )
+
+    @property
+    def _upsert(self) -> str:
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        cur.execute(
+        return (
             f"INSERT INTO {self.table}_sessions ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' for _ in COLUMNS)}) "
-            f"ON CONFLICT (session_key) DO UPDATE SET {updates}",
-            values,
+            f"ON CONFLICT (session_key) DO UPDATE SET {updates}"
         )
 
     # -- rebuilds ----------------------------------------------------------------------------
@@ -304,15 +320,19 @@ def apply_together(
 
     `cluster` None: the records do not come from Kafka, and no offsets are stored.
     """
-    database = _shared_database(stores)
+    database, shared = _shared_database(stores), Shared()
     try:
         with database.transaction() as cur:
-            batches = [store.advance(cur, records, cluster, alone=False) for store in stores]
+            batches = [
+                store.advance(cur, records, cluster, alone=False, shared=shared) for store in stores
+            ]
     except Exception as error:
         names = "+".join(store.table for store in stores)
         log.warning("%s: storing a batch failed (%s); session by session", names, error)
         with database.transaction() as cur:
-            batches = [store.advance(cur, records, cluster, alone=True) for store in stores]
+            batches = [
+                store.advance(cur, records, cluster, alone=True, shared=shared) for store in stores
+            ]
     for store, batch in zip(stores, batches, strict=True):
         for p in batch.parked:
             log.warning(
@@ -335,6 +355,15 @@ def positions_together(
     already (the version guard; parked records and gaps are kept once)."""
     stored = [store.positions(cluster, topic, partitions) for store in stores]
     return {p: min(s[p] for s in stored) for p in partitions if all(p in s for s in stored)}
+
+
+def _keys(records: Sequence[Record], shared: Shared) -> list[str]:
+    """The sessions the records that decode belong to (those that do not are parked)."""
+    keys: dict[str, None] = {}
+    for record in records:
+        with contextlib.suppress(msgspec.MsgspecError):
+            keys[str(shared.decode_event(record.value).originator_id)] = None
+    return list(keys)
 
 
 def _shared_database(stores: Sequence[ReadModelStore]) -> Database:

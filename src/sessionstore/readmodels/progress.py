@@ -19,6 +19,7 @@ from typing import Protocol
 import msgspec
 
 from sessionstore import codec
+from sessionstore.domain.events import SessionEvents
 from sessionstore.domain.session import Session, evolve
 
 
@@ -89,17 +90,34 @@ class Batch(msgspec.Struct, kw_only=True):
             self.park(record, reason)
 
 
-def advance_batch(records: Sequence[Record], load: Callable[[str], Session | None]) -> Batch:
+Decode = Callable[[bytes], SessionEvents]
+Fold = Callable[[Session | None, SessionEvents], Session]
+
+
+def advance_batch(
+    records: Sequence[Record],
+    load: Callable[[str], Session | None],
+    decode: Decode = codec.decode_session_event,
+    fold: Fold = evolve,
+) -> Batch:
+    """`decode` and `fold` are the codec's and the domain's, or what read models advanced
+    together share (`shared.Shared`)."""
     batch = Batch(sessions={}, sources={}, offsets={}, gaps=[], parked=[])
     for record in records:
-        _advance(batch, record, load)
+        _advance(batch, record, load, decode, fold)
         batch.offsets[(record.topic, record.partition)] = record.offset + 1
     return batch
 
 
-def _advance(batch: Batch, record: Record, load: Callable[[str], Session | None]) -> None:
+def _advance(
+    batch: Batch,
+    record: Record,
+    load: Callable[[str], Session | None],
+    decode: Decode,
+    fold: Fold,
+) -> None:
     try:
-        event = codec.decode_session_event(record.value)
+        event = decode(record.value)
     except msgspec.MsgspecError as error:
         batch.park(record, f"cannot decode: {error}")
         return
@@ -110,7 +128,7 @@ def _advance(batch: Batch, record: Record, load: Callable[[str], Session | None]
         batch.duplicates += 1
     elif event.originator_version == have + 1:
         try:
-            batch.sessions[key] = evolve(current, event)
+            batch.sessions[key] = fold(current, event)
         except Exception as error:  # an event its session cannot take
             batch.park(record, f"cannot apply to its session: {error}")
             return
