@@ -20,6 +20,7 @@ import tracemalloc
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -28,6 +29,7 @@ from rich.progress import track
 from rich.table import Table
 
 from benchmarks import backends, freshness, replay, write_path
+from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import Settings
@@ -95,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--updates", type=int, default=5)
     parser.add_argument("--replay-events", type=int, default=100_000)
+    parser.add_argument(
+        "--replay-memory-events",
+        type=int,
+        default=1_000_000,
+        help="events of the larger memory measurement (the smaller has a quarter)",
+    )
     http = write_path.Options()
     parser.add_argument(
         "--http-backends",
@@ -212,15 +220,66 @@ def _drop_schema(url: str, schema: str) -> None:
 
 
 def _replay(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = build_store(Settings(database_url=f"sqlite:///{tmp}/replay.db"))
-        summary, fold_seconds = replay.replay(store, f"sqlite:///{tmp}/rm.db", args.replay_events)
+    events, memory_events = args.replay_events, args.replay_memory_events
+    console = Console()
+    table = Table(title=f"Rebuilding the three read models (SQLite files; {events:,} events)")
+    for column in ("measure", "figure", "vs baseline", "target"):
+        table.add_column(column)
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(Path(tmp) / "broker.log") as broker:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp}/events.db",
+            readmodel_url=f"sqlite:///{tmp}/live.db",
+            kafka_bootstrap=broker.bootstrap,
+            kafka_idempotence=False,
+        )
+        store = build_store(settings)
+        replay.write_events(store, events)
+        figures = [
+            replay.from_store(store, settings, f"sqlite:///{tmp}/from-store.db"),
+            replay.from_kafka(store, settings, f"sqlite:///{tmp}/from-kafka.db", events),
+        ]
         store.close()
-    Console().print(
-        f"replay: {summary.events} events of {summary.sessions} sessions into 3 read models in "
-        f"{summary.seconds:.1f} s = {summary.rate:,.0f} events/s; "
-        f"{summary.seconds / fold_seconds:.1f}x the in-memory fold and render of the same events"
+        for figure in figures:
+            ok = figure.ratio >= figure.target
+            table.add_row(
+                f"baseline: {figure.baseline}",
+                f"{figure.events / figure.baseline_seconds:,.0f} events/s",
+                "1.00x",
+                "",
+            )
+            table.add_row(
+                figure.what,
+                f"{figure.events / figure.seconds:,.0f} events/s",
+                f"{figure.ratio:.2f}x",
+                f">= {figure.target}x {'ok' if ok else 'missed'}",
+            )
+        peaks = [_peak(Path(tmp), n) for n in (memory_events // 4, memory_events)]
+    table.add_row(
+        f"peak memory of `replay`, {memory_events // 4:,} events",
+        f"{peaks[0]:.0f} MB",
+        "1.00x",
+        "",
     )
+    flat = peaks[1] < 200 and peaks[1] / peaks[0] < 1.25
+    table.add_row(
+        f"peak memory of `replay`, {memory_events:,} events",
+        f"{peaks[1]:.0f} MB",
+        f"{peaks[1] / peaks[0]:.2f}x",
+        f"< 200 MB, flat {'ok' if flat else 'missed'}",
+    )
+    console.print(table)
+    console.print(
+        "[dim]events written through the domain in bulk; the Kafka topic filled by the relay; "
+        "peak memory is the replay process's own rusage (ru_maxrss)[/dim]"
+    )
+
+
+def _peak(directory: Path, events: int) -> float:
+    url = f"sqlite:///{directory}/memory-{events}.db"
+    store = build_store(Settings(database_url=url))
+    replay.write_events(store, events)
+    store.close()
+    return replay.peak_memory_mb(url, f"sqlite:///{directory}/memory-{events}-rm.db", directory)
 
 
 def _fold_all(histories: list[list[SessionEvents]]) -> float:

@@ -1,29 +1,45 @@
-"""Replay benchmark: rebuild all three read models from N stored events, with a progress bar.
+"""Replay benchmark: rebuilding all three read models, each figure a ratio against a raw
+read of the same data in the same run.
+
+- from the store: `replay --into` against `select_notifications` in pages of 1,000 plus
+  msgspec's decode of each event (the read a rebuild cannot do without);
+- from Kafka (the embedded broker): `replay --source kafka` against a raw aiokafka consume of
+  the same topic (every partition assigned, `getmany` to the end, no processing);
+- memory: the peak RSS of a `sessionstore replay` process at N and at 4N events (flat: the
+  same at both).
 
 Events are written through the pure domain in bulk (not through HTTP) so that setting up
-100k events takes seconds; the replay itself is the real command's code path.
+100k events takes seconds; the rebuilds are the real command's code path.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.progress import Progress
 
-from sessionstore import codec
+from sessionstore import auditing, codec
+from sessionstore.adapters.kafka import Publisher, ensure_topic
 from sessionstore.application import SessionStore
-from sessionstore.auditing import progress, targets
+from sessionstore.config import KafkaSettings, Settings
 from sessionstore.domain import commands
 from sessionstore.domain.cart import CartItem
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.commands import Stamp
-from sessionstore.domain.events import SessionEvents
+from sessionstore.domain.events import SESSION_TAGS, SessionEvents
 from sessionstore.domain.keys import session_key
 from sessionstore.domain.session import fold
 from sessionstore.readmodels.projections import PROJECTIONS
-from sessionstore.replay import Summary, replay_from_store
+from sessionstore.relay import Relay
 
 PER_SESSION = 5  # created, three updates, closed
 
@@ -65,18 +81,85 @@ def write_events(store: SessionStore, total: int) -> list[list[SessionEvents]]:
     return histories
 
 
-def replay(store: SessionStore, url: str, total: int) -> tuple[Summary, float]:
-    """The replay's summary, and the in-memory fold of the same events as the baseline."""
-    histories = write_events(store, total)
+class Figure(msgspec.Struct, frozen=True):
+    """A rebuild's rate against its baseline's, measured on the same data in the same run."""
+
+    what: str
+    events: int
+    seconds: float
+    baseline: str
+    baseline_seconds: float
+    target: float  # at least this ratio
+
+    @property
+    def ratio(self) -> float:
+        return self.baseline_seconds / self.seconds if self.seconds else 0.0
+
+
+def from_store(store: SessionStore, settings: Settings, into: str) -> Figure:
+    """`replay --into` (the command's own code) against the raw read the issue names:
+    `select_notifications` in pages of 1,000 plus msgspec's decode of each event."""
+    started, events, start = time.perf_counter(), 0, 1
+    while page := store.recorder.select_notifications(start, 1000, topics=SESSION_TAGS):
+        for notification in page:
+            codec.decode_session_event(notification.state)
+        events += len(page)
+        start = page[-1].id + 1
+    raw = time.perf_counter() - started
     started = time.perf_counter()
-    for life in histories:
-        session = fold(life)
-        assert session is not None
-        for projection in PROJECTIONS.values():
-            codec.encode_document(projection.render(session))
-    baseline = time.perf_counter() - started
-    built = targets(url, list(PROJECTIONS))
-    with progress() as bar:
-        task = bar.add_task("replaying the event store", total=total)
-        summary = replay_from_store(store, built, lambda n: bar.advance(task, n))
-    return summary, baseline
+    summary = auditing.replay(settings, store, "store", into, list(PROJECTIONS), None, False)
+    took = time.perf_counter() - started
+    assert summary.events == events, (summary.events, events)
+    return Figure("replay --source store", events, took, "raw read + decode", raw, 0.5)
+
+
+async def publish(store: SessionStore, kafka: KafkaSettings) -> int:
+    """Every stored session event onto the topic, as the relay would (large batches)."""
+    publisher = Publisher(kafka)
+    await publisher.start()
+    try:
+        relay = Relay(store, publisher, batch=5000)
+        while await relay.relay_once():
+            pass
+        return relay.published
+    finally:
+        await publisher.stop()
+
+
+async def raw_consume(kafka: KafkaSettings, events: int) -> float:
+    """A raw aiokafka consume of the topic: every partition assigned, getmany to the end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(kafka.topic, p) for p in range(kafka.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        started, seen = time.perf_counter(), 0
+        while seen < events:
+            batches = await consumer.getmany(timeout_ms=1000)
+            seen += sum(map(len, batches.values()))
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+def from_kafka(store: SessionStore, settings: Settings, into: str, events: int) -> Figure:
+    kafka = asyncio.run(ensure_topic(settings.kafka(settings.kafka_bootstrap, embedded=True)))
+    published = asyncio.run(publish(store, kafka))
+    assert published == events, (published, events)
+    raw = asyncio.run(raw_consume(kafka, events))
+    started = time.perf_counter()
+    summary = auditing.replay(settings, store, "kafka", into, list(PROJECTIONS), None, False)
+    took = time.perf_counter() - started
+    assert summary.events == events, (summary.events, events)
+    return Figure("replay --source kafka", events, took, "raw aiokafka consume", raw, 0.3)
+
+
+def peak_memory_mb(database_url: str, into: str, directory: Path) -> float:
+    """The peak resident memory of a `sessionstore replay --into` process (see peak.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")}
+    env |= {"SESSIONSTORE_DATABASE_URL": database_url, "SESSIONSTORE_LOG_LEVEL": "WARNING"}
+    report = directory / "peak-kb"
+    command = [sys.executable, "-m", "benchmarks.peak", str(report), "replay", "--into", into]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return int(report.read_text()) / 1024

@@ -38,6 +38,9 @@ def postgres_url() -> Iterator[str]:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+other_postgres_url = pytest.fixture(postgres_url.__wrapped__, name="other_postgres_url")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Run the test once on a SQLite file and once on PostgreSQL."""

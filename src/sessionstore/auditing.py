@@ -12,17 +12,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sessionstore import codec
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_queries import ReadModelQueries
+from sessionstore.adapters.readmodel_rebuild import ShadowTables
+from sessionstore.adapters.readmodel_tables import open_database
 from sessionstore.application import SessionStore
-from sessionstore.config import KafkaSettings, Settings
+from sessionstore.config import KafkaSettings, Settings, same_database
 from sessionstore.domain.keys import session_key
 from sessionstore.readmodels.history import history_items
 from sessionstore.readmodels.projections import PROJECTIONS
-from sessionstore.replay import Report, Summary, count_events, replay_from_kafka, replay_from_store
+from sessionstore.replay import (
+    Rebuild,
+    Report,
+    Summary,
+    count_events,
+    rebuild_from_kafka,
+    rebuild_from_store,
+    touched_in_store,
+    touched_on_topic,
+)
 from sessionstore.replay import verify as verify_store
 from sessionstore.runtime import kafka_connection
 
-SHADOW = "shadow_"
 err = Console(stderr=True)
 
 
@@ -55,8 +65,9 @@ def print_history(
     Console().print(table)
 
 
-def targets(url: str, names: Sequence[str], prefix: str = "") -> list[ReadModelStore]:
-    return [ReadModelStore(open_database(url), PROJECTIONS[n], prefix) for n in names]
+def queries(url: str, names: Sequence[str]) -> list[ReadModelQueries]:
+    database = open_database(url)
+    return [ReadModelQueries(database, PROJECTIONS[n]) for n in names]
 
 
 def replay(
@@ -68,59 +79,84 @@ def replay(
     since: datetime | None,
     swap: bool,
 ) -> Summary:
-    """Rebuild from scratch into `into`; with `swap`, into shadow tables switched in live."""
+    """Rebuild into shadow tables of `into` and swap them in once the rebuild succeeded;
+    with `swap` (the live read models), once they caught up with the live projectors."""
+    if not swap and same_database(into, settings.readmodel_url or settings.database_url):
+        raise click.UsageError(
+            f"--into {into} holds the live read models (SESSIONSTORE_READMODEL_URL): "
+            "use --swap to rebuild them while the projectors run, or --into another database"
+        )
     if (swap or source == "kafka") and not settings.kafka_bootstrap:
         raise click.UsageError(
             "--source kafka and --swap need SESSIONSTORE_KAFKA_BOOTSTRAP "
             "(the broker the live projectors read)"
         )
-    built = targets(into, names, SHADOW if swap else "")
-    for target in built:
-        target.clear()
-    if swap or source == "kafka":
-        return asyncio.run(
-            _replay_with_kafka(settings, store, source, into, names, built, since, swap)
-        )
+    shadow = ShadowTables(open_database(into), [PROJECTIONS[n] for n in names])
+    try:
+        if swap or source == "kafka":
+            return asyncio.run(_replay_with_kafka(settings, store, source, shadow, since, swap))
+        wanted = touched_in_store(store, since) if since else None
+        shadow.start(keep_all_but=wanted)
+        summary = _from_store(store, Rebuild(shadow, wanted=wanted))
+        shadow.swap_in(live=False)
+        return summary
+    finally:
+        shadow.close()
+
+
+def _from_store(store: SessionStore, rebuild: Rebuild) -> Summary:
     with progress() as bar:
         task = bar.add_task("replaying the event store", total=count_events(store))
-        return replay_from_store(store, built, lambda n: bar.advance(task, n), since)
+        rebuild_from_store(store, rebuild, lambda n: bar.advance(task, n))
+    return rebuild.finish()
 
 
 async def _replay_with_kafka(
     settings: Settings,
     store: SessionStore,
     source: str,
-    into: str,
-    names: Sequence[str],
-    built: list[ReadModelStore],
+    shadow: ShadowTables,
     since: datetime | None,
     swap: bool,
 ) -> Summary:
-    live = targets(into, names) if swap else []
+    """Connects to Kafka before anything is written (an unreachable broker changes nothing)."""
     async with kafka_connection(settings) as kafka:
-        for shadow, current in zip(built, live, strict=False):
-            shadow.copy_offsets_from(current)  # a store rebuild continues from here on Kafka
-        with progress() as bar:
-            if source == "store":
-                task = bar.add_task("replaying the event store", total=count_events(store))
-                summary = replay_from_store(store, built, lambda n: bar.advance(task, n), since)
-            else:
+        wanted = None
+        if since and source == "store":
+            wanted = touched_in_store(store, since)
+        elif since:
+            wanted = await touched_on_topic(kafka, since)
+        shadow.start(keep_all_but=wanted, offsets=swap)  # a store rebuild continues from here
+        if source == "store":
+            summary = _from_store(store, Rebuild(shadow, wanted=wanted))
+        else:
+            rebuild = Rebuild(shadow, kafka.cluster_id, wanted)
+            with progress() as bar:
                 task = bar.add_task(f"replaying {kafka.topic}", total=None)
-                summary = await replay_from_kafka(
-                    kafka, built, lambda n: bar.advance(task, n), since
+                await rebuild_from_kafka(
+                    kafka,
+                    rebuild,
+                    lambda n: bar.advance(task, n),
+                    total=lambda n: bar.update(task, total=n),
                 )
-        for shadow, current in zip(built, live, strict=False):
-            await _swap_when_caught_up(kafka, shadow, current)
+            summary = rebuild.finish()
+        if swap:
+            await _swap_when_caught_up(kafka, shadow)
+        else:
+            shadow.swap_in(live=False)
     return summary
 
 
-async def _swap_when_caught_up(
-    kafka: KafkaSettings, shadow: ReadModelStore, live: ReadModelStore
-) -> None:
-    while not live.swap_in(shadow):
+async def _swap_when_caught_up(kafka: KafkaSettings, shadow: ShadowTables) -> None:
+    """Read the topic on from where the shadows stand until they are where the live
+    projectors are, then swap them in (the live projectors go on in the new tables)."""
+    while not shadow.swap_in(live=True):
+        rebuild = Rebuild(shadow, kafka.cluster_id, reading_back=True)
         start = shadow.positions(kafka.cluster_id, kafka.topic)
-        await replay_from_kafka(kafka, [shadow], lambda _: None, start=start)
-    err.print(f"[green]swapped in[/] the rebuilt {live.projection.name} read model")
+        await rebuild_from_kafka(kafka, rebuild, lambda _: None, start=start)
+        rebuild.write()
+    names = ", ".join(t.projection.name for t in shadow.targets)
+    err.print(f"[green]swapped in[/] the rebuilt read models ({names})")
 
 
 def print_report(report: Report) -> None:
@@ -140,7 +176,7 @@ def print_report(report: Report) -> None:
 
 
 def verify(store: SessionStore, url: str, names: Sequence[str]) -> Report:
-    readmodels = targets(url, names)
+    readmodels = queries(url, names)
     with progress() as bar:
         task = bar.add_task("verifying", total=count_events(store))
         return verify_store(store, readmodels, lambda n: bar.advance(task, n))

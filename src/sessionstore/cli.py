@@ -15,7 +15,7 @@ import uvloop
 from sessionstore import auditing, codec, commands, config, failures, parking, status
 from sessionstore import workers as workers_module
 from sessionstore.adapters.broker import EmbeddedBroker
-from sessionstore.adapters.readmodel_store import holds_readmodels
+from sessionstore.adapters.readmodel_tables import holds_readmodels
 from sessionstore.bootstrap import build_store, configure_logging
 from sessionstore.demo import failure, run_demo
 from sessionstore.domain.keys import session_key

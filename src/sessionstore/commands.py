@@ -25,6 +25,7 @@ from sessionstore.readmodels.projections import PROJECTIONS
 from sessionstore.runtime import (
     QuietServer,
     kafka_for_parts,
+    open_queries,
     open_readmodels,
     projector_part,
     run_parts,
@@ -62,7 +63,7 @@ async def serve(
     stop_on_signals(stop)
     if sock is None:
         can_listen(host, port)
-    store, readmodels = build_store(settings), open_readmodels(settings)
+    store, readmodels = build_store(settings), open_queries(settings)
     app = create_app(store, settings, readmodels=readmodels, parts=parts)
     log.info("serving the Integration API on http://%s:%d", host, port)
     server = _server(app, host, port)
@@ -138,7 +139,7 @@ async def run_everything(settings: Settings, host: str, port: int, demo: bool) -
     can_listen(host, port)
     store = build_store(settings)
     async with kafka_for_parts(settings) as kafka:
-        readmodels = open_readmodels(settings)
+        readmodels = open_queries(settings)
         app = create_app(store, settings, readmodels=readmodels, parts=parts)
         running = [
             run_server(parts, _server(app, host, port), stop),

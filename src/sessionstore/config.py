@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import msgspec
@@ -175,6 +176,19 @@ def eventstore_env(url: str) -> dict[str, str]:
 
 def postgres_schema(url: str) -> str:
     return parse_qs(urlparse(url).query).get("schema", [""])[0]
+
+
+def same_database(one: str, other: str) -> bool:
+    """Whether two database URLs name the same tables: the same SQLite file, or the same
+    PostgreSQL server, database and schema (whoever connects)."""
+    a, b = eventstore_env(one), eventstore_env(other)
+    if "SQLITE_DBNAME" in a or "SQLITE_DBNAME" in b:
+        if "SQLITE_DBNAME" not in a or "SQLITE_DBNAME" not in b:
+            return False
+        return Path(a["SQLITE_DBNAME"]).resolve() == Path(b["SQLITE_DBNAME"]).resolve()
+    names = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME")
+    schemas = (a["POSTGRES_SCHEMA"] or "public", b["POSTGRES_SCHEMA"] or "public")
+    return all(a[n] == b[n] for n in names) and schemas[0] == schemas[1]
 
 
 def _integer(name: str, text: str) -> int:

@@ -14,8 +14,8 @@ import anyio.to_thread
 
 from sessionstore import metrics
 from sessionstore.adapters.kafka import Subscriber
-from sessionstore.adapters.readmodel_store import (
-    ReadModelStore,
+from sessionstore.adapters.readmodel_writer import (
+    ReadModelWriter,
     apply_together,
     positions_together,
 )
@@ -34,11 +34,11 @@ class Projector:
 
     def __init__(
         self,
-        readmodels: ReadModelStore | Sequence[ReadModelStore],
+        readmodels: ReadModelWriter | Sequence[ReadModelWriter],
         kafka: KafkaSettings,
         group: str,
     ) -> None:
-        self.readmodels = [readmodels] if isinstance(readmodels, ReadModelStore) else readmodels
+        self.readmodels = [readmodels] if isinstance(readmodels, ReadModelWriter) else readmodels
         self.name = "+".join(rm.projection.name for rm in self.readmodels)
         self.subscriber = Subscriber(kafka, group, self._positions)
         self._next: dict[int, int] = {}  # partition -> the next offset stored (for the lag)

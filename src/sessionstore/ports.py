@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -32,6 +32,10 @@ class WriteWatch(Protocol):
     def close(self) -> None: ...
 
 
+LogPages = Callable[[Sequence[str], int, int], Iterator[list[tuple[int, bytes]]]]
+"""(topics, first notification id, page size) -> pages of (notification id, stored bytes)."""
+
+
 class WritePath(Protocol):
     """What the storage adapter adds to eventsourcing's recorder: group commit, numbers,
     and watches of the store's writes."""
@@ -43,4 +47,7 @@ class WritePath(Protocol):
     @property
     def committer(self) -> Committer: ...
     def watch_writes(self) -> WriteWatch: ...
+    @property
+    def log_pages(self) -> LogPages: ...
+    def log_count(self, topics: Sequence[str]) -> int: ...
     def close(self) -> None: ...

@@ -18,7 +18,9 @@ import uvicorn
 
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import Publisher, cluster_of, ensure_topic
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_queries import ReadModelQueries
+from sessionstore.adapters.readmodel_tables import Tables, open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.adapters.relay_lock import RelayLock
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import creating_tables
@@ -62,16 +64,26 @@ async def kafka_for_parts(settings: Settings) -> AsyncIterator[KafkaSettings]:
 
 
 def open_readmodels(
-    settings: Settings, names: list[str] | None = None, prefix: str = ""
-) -> dict[str, ReadModelStore]:
-    """The named projections' stores (default: all), on one database: a projector that keeps
-    several of them writes them in one transaction."""
+    settings: Settings, names: list[str] | None = None
+) -> dict[str, ReadModelWriter]:
+    """The named projections' writers (default: all), on one database: a projector that
+    keeps several of them writes them in one transaction."""
     with creating_tables(settings.readmodel_url, settings.connect_timeout):
         database = open_database(settings.readmodel_url)
         return {
-            name: ReadModelStore(database, PROJECTIONS[name], prefix)
+            name: ReadModelWriter(database, PROJECTIONS[name])
             for name in names or list(PROJECTIONS)
         }
+
+
+def open_queries(settings: Settings) -> dict[str, ReadModelQueries]:
+    """Every projection's queries (for the HTTP API), on one database; the tables are
+    created if no projector has yet."""
+    with creating_tables(settings.readmodel_url, settings.connect_timeout):
+        database = open_database(settings.readmodel_url)
+        for projection in PROJECTIONS.values():
+            Tables(database, projection).create()
+        return {name: ReadModelQueries(database, p) for name, p in PROJECTIONS.items()}
 
 
 async def run_relay(
@@ -132,7 +144,7 @@ async def _acquired(parts: Parts, lock: RelayLock, stop: asyncio.Event) -> bool:
 
 async def run_projector(
     parts: Parts,
-    readmodels: Sequence[ReadModelStore],
+    readmodels: Sequence[ReadModelWriter],
     kafka: KafkaSettings,
     group_prefix: str,
     stop: asyncio.Event,

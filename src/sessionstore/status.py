@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sessionstore.adapters.kafka import partition_ends
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import KafkaSettings, Settings
@@ -79,7 +79,7 @@ def relay_status(store: SessionStore, kafka: KafkaSettings) -> RelayStatus:
 
 
 async def projection_status(
-    readmodels: dict[str, ReadModelStore], kafka: KafkaSettings
+    readmodels: dict[str, ReadModelWriter], kafka: KafkaSettings
 ) -> dict[str, ProjectionStatus]:
     stored = {name: rm.positions(kafka.cluster_id, kafka.topic) for name, rm in readmodels.items()}
     lowest = {p: min(s.get(p, 0) for s in stored.values()) for s in stored.values() for p in s}

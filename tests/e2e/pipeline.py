@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sessionstore import codec
 from sessionstore.adapters.kafka import OutgoingRecord, Publisher, ensure_topic
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.domain.cart import CartItem
@@ -159,16 +159,16 @@ def write_one(store: SessionStore) -> None:
     store.update_session(1, f"at-the-kill-{uuid.uuid4().hex[:8]}", SessionUpdate(profile_id="k"))
 
 
-def assert_equal_to_folds(store: SessionStore, readmodels: ReadModelStore) -> None:
+def assert_equal_to_folds(store: SessionStore, readmodels: ReadModelWriter) -> None:
     """Every session's document byte-equal to the fold of the store's events for it."""
     render = PROJECTIONS[readmodels.projection.name].render
     keys = latest_versions(stored_events(store))
-    assert dict(readmodels.versions()) == keys
+    assert dict(readmodels.queries.versions()) == keys
     for key in keys:
         session = store.session_at(uuid.UUID(key))
         expected = codec.encode_document(render(session))
         name = readmodels.projection.name
-        assert readmodels.document(1, session.integration_id) == expected, (
+        assert readmodels.queries.document(1, session.integration_id) == expected, (
             name,
             session.integration_id,
         )

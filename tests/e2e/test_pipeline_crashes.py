@@ -14,7 +14,8 @@ import pytest
 
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import ensure_topic
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.bootstrap import build_store
 from sessionstore.config import KafkaSettings, Settings
@@ -46,13 +47,13 @@ async def kafka(own_broker: EmbeddedBroker) -> KafkaSettings:
     return await ensure_topic(Settings(topic=TOPIC).kafka(own_broker.bootstrap, embedded=True))
 
 
-def opened(url: str, *names: str) -> dict[str, ReadModelStore]:
+def opened(url: str, *names: str) -> dict[str, ReadModelWriter]:
     """The test's own view of the read models (tables created before any projector starts)."""
-    return {name: ReadModelStore(open_database(url), PROJECTIONS[name]) for name in names}
+    return {name: ReadModelWriter(open_database(url), PROJECTIONS[name]) for name in names}
 
 
-def applied(readmodels: ReadModelStore) -> int:
-    return sum(version for _, version in readmodels.versions())
+def applied(readmodels: ReadModelWriter) -> int:
+    return sum(version for _, version in readmodels.queries.versions())
 
 
 async def kill_relay_mid_stream(
@@ -127,7 +128,7 @@ async def test_a_projector_killed_mid_stream_and_restarted_ends_equal_to_the_fol
         lifecycles(sqlite_store, "while-down", count=5, rounds=2)
         running.start(env, "project", "v2")
         wanted = latest_versions(stored_events(sqlite_store))
-        await wait_for(lambda: dict(v2.versions()) == wanted, "v2 to catch up", running)
+        await wait_for(lambda: dict(v2.queries.versions()) == wanted, "v2 to catch up", running)
         assert not running.tracebacks()
     assert_equal_to_folds(sqlite_store, v2)
 
@@ -145,7 +146,7 @@ async def test_writes_made_while_relay_and_projectors_are_down_appear_after_they
     def caught_up() -> Callable[[], bool]:
         """Whether every read model holds every session stored so far, at its latest version."""
         wanted = latest_versions(stored_events(store))
-        return lambda: all(dict(rm.versions()) == wanted for rm in readmodels.values())
+        return lambda: all(dict(rm.queries.versions()) == wanted for rm in readmodels.values())
 
     try:
         returned, growing = [f"returned-{i}" for i in range(20)], [f"open-{i}" for i in range(20)]

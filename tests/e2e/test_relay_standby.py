@@ -12,7 +12,8 @@ import pytest
 
 from sessionstore.adapters.broker import EmbeddedBroker, free_port
 from sessionstore.adapters.kafka import ensure_topic
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings, Settings
 from sessionstore.readmodels.projections import PROJECTIONS
@@ -69,11 +70,13 @@ async def test_two_relays_publish_each_event_once_and_the_standby_takes_over_a_k
         for name in PROJECTIONS:
             running.start(env, "project", name)
         views = {
-            n: ReadModelStore(open_database(readmodel_url), PROJECTIONS[n]) for n in PROJECTIONS
+            n: ReadModelWriter(open_database(readmodel_url), PROJECTIONS[n]) for n in PROJECTIONS
         }
         wanted = sum(latest_versions(everything).values())
         await wait_for(
-            lambda: all(sum(v for _, v in rm.versions()) == wanted for rm in views.values()),
+            lambda: all(
+                sum(v for _, v in rm.queries.versions()) == wanted for rm in views.values()
+            ),
             "every read model to catch up",
             running,
         )

@@ -17,7 +17,8 @@ from psycopg import sql
 
 from sessionstore import codec
 from sessionstore.adapters.kafka import Publisher
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.cli import main
 from sessionstore.config import KafkaSettings, eventstore_env, postgres_schema
@@ -101,9 +102,9 @@ async def writing(store: SessionStore) -> AsyncIterator[Callable[[], int]]:
 
 
 @asynccontextmanager
-async def live_projectors(url: str, kafka: KafkaSettings) -> AsyncIterator[list[ReadModelStore]]:
+async def live_projectors(url: str, kafka: KafkaSettings) -> AsyncIterator[list[ReadModelWriter]]:
     """The three projectors feeding the live (unprefixed) read-model tables at `url`."""
-    live = [ReadModelStore(open_database(url), p) for p in PROJECTIONS.values()]
+    live = [ReadModelWriter(open_database(url), p) for p in PROJECTIONS.values()]
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(Projector(rm, kafka, f"group-{kafka.topic}-{rm.table}").run(stop))
@@ -118,23 +119,23 @@ async def live_projectors(url: str, kafka: KafkaSettings) -> AsyncIterator[list[
             rm.close()
 
 
-async def all_caught_up(readmodels: list[ReadModelStore], store: SessionStore) -> None:
+async def all_caught_up(readmodels: list[ReadModelWriter], store: SessionStore) -> None:
     for rm in readmodels:
         await wait_until(caught_up(rm, store), f"{rm.projection.name} to catch up")
 
 
 def documents(url: str, name: str) -> dict[str, bytes]:
-    rm = ReadModelStore(open_database(url), PROJECTIONS[name])
+    rm = ReadModelWriter(open_database(url), PROJECTIONS[name])
     try:
-        return rm.documents_by_key()
+        return rm.queries.documents_by_key()
     finally:
         rm.close()
 
 
 def versions(url: str, name: str) -> dict[str, int]:
-    rm = ReadModelStore(open_database(url), PROJECTIONS[name])
+    rm = ReadModelWriter(open_database(url), PROJECTIONS[name])
     try:
-        return dict(rm.versions())
+        return dict(rm.queries.versions())
     finally:
         rm.close()
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sessionstore.adapters.kafka import IncomingRecord, Publisher
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings
 from sessionstore.relay import Relay
@@ -67,8 +67,8 @@ async def wait_until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def caught_up(readmodels: ReadModelStore, store: SessionStore) -> Callable[[], bool]:
-    return lambda: dict(readmodels.versions()) == stored_versions(store)
+def caught_up(readmodels: ReadModelWriter, store: SessionStore) -> Callable[[], bool]:
+    return lambda: dict(readmodels.queries.versions()) == stored_versions(store)
 
 
 async def relay_all(store: SessionStore, kafka: KafkaSettings) -> int:

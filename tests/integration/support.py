@@ -12,7 +12,7 @@ from eventsourcing.persistence import Notification
 from litestar.testing import TestClient
 
 from sessionstore.adapters.kafka import IncomingRecord
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 
 Client = TestClient[Any]
@@ -26,7 +26,7 @@ def notifications(store: SessionStore) -> list[Notification]:
     return stored
 
 
-def feed(store: SessionStore, readmodels: Iterable[ReadModelStore]) -> None:
+def feed(store: SessionStore, readmodels: Iterable[ReadModelWriter]) -> None:
     """Apply everything stored so far to the read models, as Kafka records (as a projector
     would, from partition 0)."""
     records = [

@@ -47,7 +47,9 @@ BODIES = {
 def app_client(store: SessionStore, database_url: str, settings: Settings) -> Iterator[Client]:
     readmodels = open_readmodels(Settings(readmodel_url=database_url))
     try:
-        with TestClient(create_app(store, settings, readmodels=readmodels)) as client:
+        with TestClient(
+            create_app(store, settings, readmodels={n: rm.queries for n, rm in readmodels.items()})
+        ) as client:
             put = client.put(
                 url(SESSION), json={"customerSession": {"cartItems": CART}}, headers=api(SEVEN)
             )

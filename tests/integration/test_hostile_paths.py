@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.http.app import create_app
-from sessionstore.runtime import open_readmodels
+from sessionstore.runtime import open_queries
 from tests.integration.support import CART, Client, create_closed, notifications, put, url
 
 RETURN = {"returnedCartItems": [{"position": 0}]}
@@ -21,7 +21,7 @@ RETURN = {"returnedCartItems": [{"position": 0}]}
 @pytest.fixture
 def reads(store: SessionStore, database_url: str) -> Iterator[Client]:
     """The app with its read endpoints, as `serve` runs it."""
-    readmodels = open_readmodels(Settings(readmodel_url=database_url))
+    readmodels = open_queries(Settings(readmodel_url=database_url))
     try:
         with TestClient(create_app(store, Settings(), readmodels=readmodels)) as client:
             yield client

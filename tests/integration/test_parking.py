@@ -9,7 +9,8 @@ import pytest
 
 from sessionstore import codec
 from sessionstore.adapters.kafka import IncomingRecord
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.domain.changes import SessionUpdate
 from sessionstore.domain.events import SessionEvents
@@ -20,9 +21,9 @@ CLUSTER = "test-cluster"
 
 
 @pytest.fixture
-def readmodels(database_url: str) -> Iterator[ReadModelStore]:
+def readmodels(database_url: str) -> Iterator[ReadModelWriter]:
     """The V2 read model beside the event store (same database, its own tables)."""
-    store = ReadModelStore(open_database(database_url), PROJECTIONS["v2"])
+    store = ReadModelWriter(open_database(database_url), PROJECTIONS["v2"])
     yield store
     store.close()
 
@@ -59,7 +60,7 @@ def future_event(key: str, version: int) -> bytes:
 
 
 def test_junk_and_an_unknown_event_type_are_parked_and_every_other_session_flows(
-    store: SessionStore, readmodels: ReadModelStore
+    store: SessionStore, readmodels: ReadModelWriter
 ) -> None:
     before, after = history(store, "before"), history(store, "after")
     stranger = str(session_key(1, "stranger"))
@@ -74,8 +75,8 @@ def test_junk_and_an_unknown_event_type_are_parked_and_every_other_session_flows
 
     batch = readmodels.apply(records, CLUSTER)
 
-    assert readmodels.document(1, "before") is not None
-    assert readmodels.document(1, "after") is not None
+    assert readmodels.queries.document(1, "before") is not None
+    assert readmodels.queries.document(1, "after") is not None
     parked = [(p.record.offset, p.record.key) for p in readmodels.parked_records()]
     assert parked == [(1, "junk"), (2, stranger)]
     assert readmodels.positions(CLUSTER, "t") == {0: len(records)}
@@ -84,7 +85,7 @@ def test_junk_and_an_unknown_event_type_are_parked_and_every_other_session_flows
 
 
 def test_events_behind_a_missing_version_wait_parked_and_apply_on_retry_once_it_arrived(
-    store: SessionStore, readmodels: ReadModelStore
+    store: SessionStore, readmodels: ReadModelWriter
 ) -> None:
     events = history(store, "late", updates=3)  # versions 1..3
     readmodels.apply(as_records(encoded(events[:1])), CLUSTER)
@@ -97,12 +98,12 @@ def test_events_behind_a_missing_version_wait_parked_and_apply_on_retry_once_it_
     assert [p.record.reason for p in waiting] == ["waits for version 2 of its session"]
     assert (removed, left) == (1, 0)
     assert readmodels.parked_records() == []
-    document = json.loads(readmodels.document(1, "late") or b"{}")
+    document = json.loads(readmodels.queries.document(1, "late") or b"{}")
     assert document["attributes"] == {"step": 2}
 
 
 def test_a_retry_keeps_what_still_does_not_apply_and_parks_it_once(
-    store: SessionStore, readmodels: ReadModelStore
+    store: SessionStore, readmodels: ReadModelWriter
 ) -> None:
     readmodels.apply(as_records([(b"junk", b"{")]), CLUSTER)
     readmodels.apply(as_records([(b"junk", b"{")]), CLUSTER)  # redelivered: the same record
@@ -114,7 +115,7 @@ def test_a_retry_keeps_what_still_does_not_apply_and_parks_it_once(
 
 
 def test_a_session_its_database_cannot_store_is_parked_and_the_others_are_stored(
-    store: SessionStore, readmodels: ReadModelStore, database_url: str
+    store: SessionStore, readmodels: ReadModelWriter, database_url: str
 ) -> None:
     """PostgreSQL's text cannot hold NUL; SQLite's can: either way nothing else is held up.
 
@@ -130,8 +131,8 @@ def test_a_session_its_database_cannot_store_is_parked_and_the_others_are_stored
 
     readmodels.apply(as_records([*nul, *encoded(fine)]), CLUSTER)
 
-    assert readmodels.document(1, "fine") is not None
-    stored = readmodels.document(1, "nul")
+    assert readmodels.queries.document(1, "fine") is not None
+    stored = readmodels.queries.document(1, "nul")
     parked = readmodels.parked_records()
     if database_url.startswith("postgresql"):  # both of its records parked, with the reason
         assert stored is None

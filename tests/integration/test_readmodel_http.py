@@ -1,7 +1,7 @@
 """The read endpoints over read models fed in-process (SQLite and PostgreSQL).
 
 Sessions are written through the HTTP API; the read models are fed with the store's own
-notifications as Kafka records (`ReadModelStore.apply`, as the projector does), then read back
+notifications as Kafka records (`ReadModelWriter.apply`, as the projector does), then read back
 through GET /readmodels/... and Talon's Management API sessions.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.changes import SessionUpdate
@@ -28,7 +28,7 @@ ORDER = ["o-1", "o-2", "o-3", "o-4", "o-5"]
 class Reads:
     """The app with its read models, and a way to feed them everything stored so far."""
 
-    def __init__(self, client: Client, store: SessionStore, readmodels: dict[str, ReadModelStore]):
+    def __init__(self, client: Client, store: SessionStore, readmodels: dict[str, ReadModelWriter]):
         self.client = client
         self._store = store
         self._readmodels = readmodels
@@ -50,7 +50,7 @@ class Reads:
 @pytest.fixture
 def reads(store: SessionStore, database_url: str) -> Iterator[Reads]:
     readmodels = open_readmodels(Settings(readmodel_url=database_url))
-    app = create_app(store, Settings(), readmodels=readmodels)
+    app = create_app(store, Settings(), readmodels={n: rm.queries for n, rm in readmodels.items()})
     try:
         with TestClient(app) as client:
             yield Reads(client, store, readmodels)

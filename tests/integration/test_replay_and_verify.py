@@ -57,10 +57,10 @@ def verify(database_url: str, readmodel_url: str, *args: str) -> tuple[int, str]
 
 
 def target_url(request: pytest.FixtureRequest, tmp_path: Path, target: str) -> str:
-    """A fresh SQLite file, or a PostgreSQL schema (the event store's, if that is PostgreSQL)."""
+    """A fresh SQLite file, or a fresh PostgreSQL schema (never the live read models)."""
     if target == "sqlite":
         return f"sqlite:///{tmp_path / 'replayed.db'}"
-    url: str = request.getfixturevalue("postgres_url")
+    url: str = request.getfixturevalue("other_postgres_url")
     return url
 
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from sessionstore import codec
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings
 from sessionstore.consuming import Projector
@@ -85,7 +86,7 @@ async def test_projectors_rebuild_all_three_read_models_equal_to_the_folds(
     mixed_lifecycles(store)
     await relay_all(store, kafka)
     readmodels = {
-        name: ReadModelStore(open_database(database_url), p, prefix="rm_")
+        name: ReadModelWriter(open_database(database_url), p, prefix="rm_")
         for name, p in PROJECTIONS.items()
     }
     stop = asyncio.Event()
@@ -103,7 +104,7 @@ async def test_projectors_rebuild_all_three_read_models_equal_to_the_folds(
         session = store.get_session(1, f"order-{i}")
         for name, rm in readmodels.items():
             expected = codec.encode_document(PROJECTIONS[name].render(session))
-            assert rm.document(1, f"order-{i}") == expected, (name, i)
+            assert rm.queries.document(1, f"order-{i}") == expected, (name, i)
     for rm in readmodels.values():
         rm.close()
 
@@ -114,19 +115,19 @@ async def test_one_projector_keeps_three_read_models_of_one_database_from_their_
     mixed_lifecycles(store)
     await relay_all(store, kafka)
     database = open_database(database_url)
-    v1, v2, sessions = (ReadModelStore(database, p, prefix="one_") for p in PROJECTIONS.values())
+    v1, v2, sessions = (ReadModelWriter(database, p, prefix="one_") for p in PROJECTIONS.values())
     await _project_until_caught_up(Projector(v1, kafka, f"group-{kafka.topic}-v1"), store)
-    ahead = v1.documents_by_key()
+    ahead = v1.queries.documents_by_key()
 
     # v1 has applied the whole topic; v2 and application-sessions have applied nothing
     together = Projector([v1, v2, sessions], kafka, f"group-{kafka.topic}-together")
     await _project_until_caught_up(together, store)
 
-    assert v1.documents_by_key() == ahead  # what it saw again was skipped as duplicates
+    assert v1.queries.documents_by_key() == ahead  # what it saw again was skipped as duplicates
     for rm in (v2, sessions):
         for i in range(6):
             expected = rm.projection.render(store.get_session(1, f"order-{i}"))
-            assert rm.document(1, f"order-{i}") == codec.encode_document(expected)
+            assert rm.queries.document(1, f"order-{i}") == codec.encode_document(expected)
     ends = [rm.positions(kafka.cluster_id, kafka.topic) for rm in (v1, v2, sessions)]
     assert ends[0]
     assert ends[0] == ends[1] == ends[2]

@@ -11,7 +11,8 @@ import pytest
 
 from sessionstore.adapters.broker import EmbeddedBroker
 from sessionstore.adapters.kafka import ensure_topic
-from sessionstore.adapters.readmodel_store import ReadModelStore, open_database
+from sessionstore.adapters.readmodel_tables import open_database
+from sessionstore.adapters.readmodel_writer import ReadModelWriter
 from sessionstore.adapters.relay_lock import relay_lock
 from sessionstore.application import SessionStore
 from sessionstore.config import KafkaSettings, Settings
@@ -31,12 +32,16 @@ async def test_a_projector_reads_a_partition_again_when_its_log_ends_before_its_
 ) -> None:
     for i in range(12):  # enough to put two or more records on every partition
         sqlite_store.update_session(1, f"before-{i}", SessionUpdate(attributes={"i": i}))
-    readmodels = ReadModelStore(open_database(f"sqlite:///{tmp_path / 'rm.db'}"), PROJECTIONS["v2"])
+    readmodels = ReadModelWriter(
+        open_database(f"sqlite:///{tmp_path / 'rm.db'}"), PROJECTIONS["v2"]
+    )
     with EmbeddedBroker(tmp_path / "first.log") as first:
         port, cluster = first.port, first.cluster
         kafka = await ensure_topic(Settings(topic="sessions").kafka(first.bootstrap, embedded=True))
         await relay_all(sqlite_store, kafka)
-        await project_until(readmodels, kafka, lambda: len(list(readmodels.versions())) == 12)
+        await project_until(
+            readmodels, kafka, lambda: len(list(readmodels.queries.versions())) == 12
+        )
     reached = readmodels.positions(cluster, "sessions")
     assert sorted(reached) == [0, 1, 2]
     assert min(reached.values()) >= 2
@@ -47,12 +52,14 @@ async def test_a_projector_reads_a_partition_again_when_its_log_ends_before_its_
         await ensure_topic(kafka)
         sqlite_store.update_session(1, "after", SessionUpdate(attributes={"new": True}))
         assert await relay_all(sqlite_store, kafka) == 1
-        await project_until(readmodels, kafka, lambda: readmodels.document(1, "after") is not None)
+        await project_until(
+            readmodels, kafka, lambda: readmodels.queries.document(1, "after") is not None
+        )
     readmodels.close()
 
 
 async def project_until(
-    readmodels: ReadModelStore, kafka: KafkaSettings, done: Callable[[], bool]
+    readmodels: ReadModelWriter, kafka: KafkaSettings, done: Callable[[], bool]
 ) -> None:
     """A projector process's life: start from the stored offsets, run until `done`, stop."""
     stop = asyncio.Event()

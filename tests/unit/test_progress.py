@@ -94,9 +94,7 @@ def test_read_models_advanced_together_share_one_decode_and_one_fold_per_record(
     def stored(_: str) -> Session:
         return shared.decode_state(bytes(stored_bytes))  # each read model's own bytes
 
-    batches = [
-        advance_batch(batch_records, stored, shared.decode_event, shared.evolve) for _ in range(3)
-    ]
+    batches = [advance_batch(batch_records, stored, shared) for _ in range(3)]
     (first,), (second,), (third,) = (b.sessions.values() for b in batches)
     alone = advance_batch(batch_records, lambda _: codec.decode_state(stored_bytes))
     assert first is second is third
@@ -109,11 +107,9 @@ def test_shared_work_never_mixes_different_stored_states() -> None:
     """A read model behind the others (say, a swapped-in one) folds from its own state."""
     events = history()
     shared = Shared()
-    behind = advance_batch(records(events), lambda _: None, shared.decode_event, shared.evolve)
+    behind = advance_batch(records(events), lambda _: None, shared)
     ahead_state = fold(events[:2])
-    ahead = advance_batch(
-        records(events), lambda _: ahead_state, shared.decode_event, shared.evolve
-    )
+    ahead = advance_batch(records(events), lambda _: ahead_state, shared)
     assert behind.applied == 3
     assert ahead.applied == 1
     assert ahead.duplicates == 2

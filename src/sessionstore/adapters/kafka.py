@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from sessionstore.config import KafkaSettings
+from sessionstore.config import CONNECT_TIMEOUT, KafkaSettings
 
 log = logging.getLogger(__name__)
 TOPIC_EXISTS = 36
@@ -252,23 +252,48 @@ def _incoming(batches: dict[Any, list[Any]]) -> list[IncomingRecord]:
 
 
 async def read_until_end(
-    settings: KafkaSettings, start: dict[int, int] | None = None, batch: int = 1000
+    settings: KafkaSettings,
+    start: dict[int, int] | None = None,
+    batch: int = 2000,
+    ends_known: Callable[[int], None] = lambda _: None,
+    timeout: float = CONNECT_TIMEOUT,
 ) -> AsyncIterator[list[IncomingRecord]]:
-    """Every record from `start` (default: the beginning) up to the end seen when called.
+    """Every record from `start` (default: the beginning) up to each partition's end when
+    its first fetch answered; `ends_known` is told how many records that is, once known.
 
-    Records come in whole broker batches, so stopping at the end offsets read no record short.
+    The end is the fetch's high watermark, right on Apache Kafka and on the embedded broker
+    (whose `end_offsets` answer the first offset of a partition's last batch + 1, so they can
+    stop a replay inside that batch: broker-notes, the offsets row). A broker that answers
+    no fetch within `timeout` seconds is a TimeoutError.
     """
     async with _every_partition(settings) as (consumer, partitions):
-        ends = await consumer.end_offsets(partitions)
+        begin = {}
         for tp in partitions:
             if start and tp.partition in start:
                 consumer.seek(tp, start[tp.partition])
             else:
                 await consumer.seek_to_beginning(tp)
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            begin[tp] = await consumer.position(tp)
+        ends: dict[TopicPartition, int] = {}
+        deadline = time.monotonic() + timeout
+        while len(ends) < len(partitions) or any(
+            [await consumer.position(tp) < end for tp, end in ends.items()]
+        ):
             records = _incoming(await consumer.getmany(timeout_ms=500, max_records=batch))
+            known = len(ends)
+            for tp in partitions:
+                highwater = consumer.highwater(tp)
+                if tp not in ends and highwater is not None:
+                    ends[tp] = highwater
+            if known < len(partitions) == len(ends):
+                ends_known(sum(end - begin[tp] for tp, end in ends.items()))
             if records:
                 yield records
+            elif len(ends) < len(partitions) and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no fetch of {settings.topic} at {settings.bootstrap} answered within "
+                    f"{timeout:.0f} s"
+                )
 
 
 @contextlib.asynccontextmanager

@@ -12,7 +12,7 @@ from litestar import Litestar, Request, Response, get, post, put
 from litestar.exceptions import HTTPException
 
 from sessionstore import codec, metrics
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_queries import ReadModelQueries
 from sessionstore.application import SessionStore
 from sessionstore.config import Settings
 from sessionstore.domain.errors import DomainError, SessionNotFound
@@ -58,7 +58,7 @@ def create_app(
     store: SessionStore,
     settings: Settings,
     *,
-    readmodels: dict[str, ReadModelStore] | None = None,
+    readmodels: dict[str, ReadModelQueries] | None = None,
     parts: Parts | None = None,
     on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Litestar:

@@ -12,7 +12,7 @@ from litestar import Request, Response, Router, get
 
 from sessionstore import codec
 from sessionstore.adapters.filters import SORTABLE, Filters, micros
-from sessionstore.adapters.readmodel_store import ReadModelStore
+from sessionstore.adapters.readmodel_queries import ReadModelQueries
 from sessionstore.config import Settings
 from sessionstore.http.auth import application_of, require_management_key, secured
 from sessionstore.http.bodies import MAX_INT64
@@ -122,7 +122,7 @@ TEXT_FILTERS = {
 }
 
 
-def readmodel_router(readmodels: dict[str, ReadModelStore], settings: Settings) -> Router:
+def readmodel_router(readmodels: dict[str, ReadModelQueries], settings: Settings) -> Router:
     """Path and query values are read from the request (Litestar 2.25 deprecates inference).
 
     With keys set, `/readmodels/...` serves the API key's own application (another's session

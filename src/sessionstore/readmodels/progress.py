@@ -18,9 +18,8 @@ from typing import Protocol
 
 import msgspec
 
-from sessionstore import codec
-from sessionstore.domain.events import SessionEvents
-from sessionstore.domain.session import Session, evolve
+from sessionstore.domain.session import Session
+from sessionstore.readmodels.shared import Shared
 
 
 class Record(Protocol):
@@ -90,45 +89,37 @@ class Batch(msgspec.Struct, kw_only=True):
             self.park(record, reason)
 
 
-Decode = Callable[[bytes], SessionEvents]
-Fold = Callable[[Session | None, SessionEvents], Session]
-
-
 def advance_batch(
     records: Sequence[Record],
     load: Callable[[str], Session | None],
-    decode: Decode = codec.decode_session_event,
-    fold: Fold = evolve,
+    shared: Shared | None = None,
 ) -> Batch:
-    """`decode` and `fold` are the codec's and the domain's, or what read models advanced
-    together share (`shared.Shared`)."""
+    """`shared`: the decoding and folding shared with the read models advanced together
+    with this one (see `shared`); by default this batch's own."""
+    shared = shared or Shared()
     batch = Batch(sessions={}, sources={}, offsets={}, gaps=[], parked=[])
     for record in records:
-        _advance(batch, record, load, decode, fold)
+        _advance(batch, record, load, shared)
         batch.offsets[(record.topic, record.partition)] = record.offset + 1
     return batch
 
 
 def _advance(
-    batch: Batch,
-    record: Record,
-    load: Callable[[str], Session | None],
-    decode: Decode,
-    fold: Fold,
+    batch: Batch, record: Record, load: Callable[[str], Session | None], shared: Shared
 ) -> None:
     try:
-        event = decode(record.value)
+        event = shared.decode_event(record.value)
     except msgspec.MsgspecError as error:
         batch.park(record, f"cannot decode: {error}")
         return
-    key = str(event.originator_id)
+    key = shared.key_of(event)
     current = batch.sessions[key] if key in batch.sessions else load(key)
     have = current.version if current else 0
     if event.originator_version <= have:
         batch.duplicates += 1
     elif event.originator_version == have + 1:
         try:
-            batch.sessions[key] = fold(current, event)
+            batch.sessions[key] = shared.evolve(current, event)
         except Exception as error:  # an event its session cannot take
             batch.park(record, f"cannot apply to its session: {error}")
             return

@@ -3,8 +3,9 @@
 The three read models keep the same working state per session (each stores it beside its
 document) and fold the same records, so most of their work is the same work three times.
 `Shared` does it once per batch: each record decoded once, each stored state decoded once
-(equal bytes give the same object), each (state, event) folded once and each new state
-encoded once. Only the rendering differs per read model.
+(equal bytes give the same object), each (state, event) folded once, and whatever else is
+made of one object (a session's encoded state, its columns) made once. Only the rendering
+differs per read model.
 
 Pure, and alive for one batch: nothing is kept between batches, so a state another process
 wrote meanwhile (`parked retry`, a swapped-in replay) is always read from the database.
@@ -13,7 +14,7 @@ wrote meanwhile (`parked retry`, a swapped-in replay) is always read from the da
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sessionstore import codec
 from sessionstore.domain.events import SessionEvents
@@ -25,14 +26,27 @@ V = TypeVar("V")
 
 class Shared:
     def __init__(self) -> None:
-        self._events: dict[int, tuple[bytes, SessionEvents]] = {}
+        self._made: dict[tuple[int, Callable[[Any], Any]], tuple[Any, Any]] = {}
         self._states: dict[bytes, Session] = {}
         self._folds: dict[tuple[int, int], tuple[Session | None, SessionEvents, Session]] = {}
-        self._encoded: dict[int, tuple[Session, bytes]] = {}
+
+    def once(self, make: Callable[[K], V], of: K) -> V:
+        """`make(of)`, made once per object (kept here, so that its id is not reused)."""
+        known = self._made.get((id(of), make))
+        if known is not None and known[0] is of:
+            made: V = known[1]
+            return made
+        made = make(of)
+        self._made[(id(of), make)] = (of, made)
+        return made
 
     def decode_event(self, value: bytes) -> SessionEvents:
         """The record's event (raises msgspec errors as `codec` does)."""
-        return _once(self._events, value, codec.decode_session_event)
+        return self.once(codec.decode_session_event, value)
+
+    def key_of(self, event: SessionEvents) -> str:
+        """The event's session key as text."""
+        return self.once(_key, event)
 
     def decode_state(self, stored: bytes) -> Session:
         if (state := self._states.get(stored)) is None:
@@ -49,14 +63,8 @@ class Shared:
         return new
 
     def encode_state(self, session: Session) -> bytes:
-        return _once(self._encoded, session, codec.encode_state)
+        return self.once(codec.encode_state, session)
 
 
-def _once(memo: dict[int, tuple[K, V]], of: K, make: Callable[[K], V]) -> V:
-    """`make(of)`, made once per object: `memo` keeps the object, so its id is not reused."""
-    known = memo.get(id(of))
-    if known is not None and known[0] is of:
-        return known[1]
-    made = make(of)
-    memo[id(of)] = (of, made)
-    return made
+def _key(event: SessionEvents) -> str:
+    return str(event.originator_id)
