@@ -270,7 +270,7 @@ def _replay(args: argparse.Namespace) -> None:
     console.print(table)
     console.print(
         "[dim]events written through the domain in bulk; the Kafka topic filled by the relay; "
-        "peak memory is the replay process's own rusage (ru_maxrss)[/dim]"
+        "peak memory is the replay process's own high-water mark (VmHWM)[/dim]"
     )
 
 

@@ -154,7 +154,7 @@ async def _swap_when_caught_up(kafka: KafkaSettings, shadow: ShadowTables) -> No
         rebuild = Rebuild(shadow, kafka.cluster_id, reading_back=True)
         start = shadow.positions(kafka.cluster_id, kafka.topic)
         await rebuild_from_kafka(kafka, rebuild, lambda _: None, start=start)
-        rebuild.write()
+        rebuild.finish()
     names = ", ".join(t.projection.name for t in shadow.targets)
     err.print(f"[green]swapped in[/] the rebuilt read models ({names})")
 

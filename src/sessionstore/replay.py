@@ -16,6 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 import msgspec
@@ -76,6 +77,8 @@ class Rebuild:
         self._gaps: list[Gap] = []
         self._offsets: dict[tuple[str, int], int] = {}
         self._reading_back = reading_back
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="rebuild-writer")
+        self._writing: Future[None] | None = None
         self._started = time.monotonic()
 
     def add(self, records: Sequence[IncomingRecord]) -> None:
@@ -83,6 +86,7 @@ class Rebuild:
         if self.wanted is not None:
             records = [r for r in records if _session_of(r, shared) in self.wanted]
         if self._reading_back:
+            self._written()  # what is read back must be there
             self._states.update(self.shadow.stored(self._maybe_written(records, shared)))
         batch = advance_batch(records, self._states.get, shared)
         self._states.update(batch.sessions)
@@ -105,17 +109,29 @@ class Rebuild:
         return [k for k, v in first.items() if v > 1 and k not in self._states]
 
     def write(self) -> None:
-        """Write out what is in memory (the rows, parked records, gaps and offsets)."""
+        """Write out what is in memory (the rows, parked records, gaps and offsets): the rows
+        are made here, the database writes them on the writer thread while the next
+        sessions are folded (at most one write waits)."""
+        self._written()
         if self._states or self._parked or self._gaps or self._offsets:
-            sessions = list(self._states.values())
-            self.shadow.write(sessions, self._parked, self._gaps, self.cluster, self._offsets)
+            rows = self.shadow.rows(list(self._states.values()))
+            work = (rows, self._parked, self._gaps, self.cluster, dict(self._offsets))
+            self._writing = self._writer.submit(self.shadow.write, *work)
         self._states, self._parked, self._gaps = {}, [], []
         self._reading_back = True
+
+    def _written(self) -> None:
+        """Wait for the write under way (raising what it raised)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
 
     def finish(self) -> Summary:
         """Write out the rest; the summary, with the number of sessions the shadows hold
         (of those wanted, for a partial rebuild)."""
         self.write()
+        self._written()
+        self._writer.shutdown()
         wanted = self.wanted
         self.summary.sessions = self.shadow.count() if wanted is None else len(wanted)
         self.summary.seconds = time.monotonic() - self._started

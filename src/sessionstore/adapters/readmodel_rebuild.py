@@ -18,6 +18,7 @@ from sessionstore.adapters.readmodel_tables import (
     PARTS,
     Cursor,
     Database,
+    Row,
     Tables,
     as_bytes,
     columns,
@@ -28,7 +29,7 @@ from sessionstore.readmodels.progress import Gap, Parked
 from sessionstore.readmodels.projections import Projection
 
 SHADOW = "shadow_"
-CHUNK = 2000  # rows per statement: bounds the memory of one write
+CHUNK = 2000  # rows per statement
 
 
 class ShadowTables:
@@ -84,22 +85,27 @@ class ShadowTables:
             )
             return {str(k): decode_state(as_bytes(state)) for k, state in cur.fetchall()}
 
+    def rows(self, sessions: Sequence[Session]) -> list[list[Row]]:
+        """Each shadow's rows of these sessions (the CPU part of a write; each state encoded
+        once)."""
+        common = [(s, columns(s, encode_state(s))) for s in sessions]
+        return [[shadow.row(s, c) for s, c in common] for shadow in self.shadows]
+
     def write(
         self,
-        sessions: Sequence[Session],
+        rows: Sequence[Sequence[Row]],
         parked_records: Sequence[Parked] = (),
         gaps: Sequence[Gap] = (),
         cluster: str | None = None,
         offsets: dict[tuple[str, int], int] | None = None,
     ) -> None:
-        """Every shadow's rows of these sessions, with the records parked, the gaps and (for
-        records from Kafka) the next offsets, in one transaction; each state encoded once."""
+        """`rows()` of some sessions, with the records parked, the gaps and (for records from
+        Kafka) the next offsets, in one transaction: mostly the database's own work, which
+        lets other Python threads run meanwhile."""
         with self.database.transaction() as cur:
-            for first in range(0, len(sessions), CHUNK):
-                chunk = [(s, columns(s, encode_state(s))) for s in sessions[first : first + CHUNK]]
-                for shadow in self.shadows:
-                    cur.executemany(shadow.upsert, [shadow.row(s, common) for s, common in chunk])
-            for shadow in self.shadows:
+            for shadow, table_rows in zip(self.shadows, rows, strict=True):
+                for first in range(0, len(table_rows), CHUNK):
+                    cur.executemany(shadow.upsert, table_rows[first : first + CHUNK])
                 cur.executemany(
                     f"INSERT INTO {shadow.name}_gaps VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (session_key, received) DO NOTHING",
