@@ -270,7 +270,8 @@ def _replay(args: argparse.Namespace) -> None:
     console.print(table)
     console.print(
         "[dim]events written through the domain in bulk; the Kafka topic filled by the relay; "
-        "peak memory is the replay process's own high-water mark (VmHWM)[/dim]"
+        "baselines: the best of three runs; peak memory: the replay process and its workers, "
+        "their PSS summed, sampled every 10 ms[/dim]"
     )
 
 
@@ -279,7 +280,7 @@ def _peak(directory: Path, events: int) -> float:
     store = build_store(Settings(database_url=url))
     replay.write_events(store, events)
     store.close()
-    return replay.peak_memory_mb(url, f"sqlite:///{directory}/memory-{events}-rm.db", directory)
+    return replay.peak_memory_mb(url, f"sqlite:///{directory}/memory-{events}-rm.db")
 
 
 def _fold_all(histories: list[list[SessionEvents]]) -> float:

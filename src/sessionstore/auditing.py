@@ -8,8 +8,17 @@ from datetime import datetime
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from sessionstore import codec
 from sessionstore.adapters.readmodel_queries import ReadModelQueries
@@ -36,11 +45,21 @@ from sessionstore.runtime import kafka_connection
 err = Console(stderr=True)
 
 
+class RateColumn(ProgressColumn):
+    """Events per second so far."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} events/s" if speed else "", style="progress.data.speed")
+
+
 def progress() -> Progress:
+    """A bar with the count, the rate and the time left."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=False,

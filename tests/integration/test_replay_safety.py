@@ -115,7 +115,7 @@ def test_a_replay_into_another_database_from_an_unreachable_broker_changes_nothi
 def test_a_swap_killed_halfway_leaves_the_live_read_models_as_they_were(
     sqlite_store: SessionStore, sqlite_url: str, kafka: KafkaSettings, tmp_path: Path
 ) -> None:
-    write_events(sqlite_store, (SESSIONS_IN_MEMORY * 3) * 5)  # three writes of the shadows
+    write_events(sqlite_store, (SESSIONS_IN_MEMORY * 3) * 5)  # several writes of the shadows
     live = f"sqlite:///{tmp_path / 'live.db'}"
     before = live_read_models(sqlite_store, live)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONSTORE_")} | {
