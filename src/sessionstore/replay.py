@@ -99,14 +99,13 @@ class Rebuild:
             self.write()
 
     def _maybe_written(self, records: Sequence[IncomingRecord], shared: Shared) -> list[str]:
-        """The sessions of these records that may be in the shadows already: not in memory,
-        and not starting here with their first event."""
-        first: dict[str, int] = {}
+        """The sessions of these records that are not in memory (they may be in the shadows:
+        even a first event may be a duplicate the relay published again)."""
+        keys: dict[str, None] = {}
         for record in records:
             with contextlib.suppress(msgspec.MsgspecError):
-                event = shared.decode_event(record.value)
-                first.setdefault(shared.key_of(event), event.originator_version)
-        return [k for k, v in first.items() if v > 1 and k not in self._states]
+                keys[shared.key_of(shared.decode_event(record.value))] = None
+        return [k for k in keys if k not in self._states]
 
     def write(self) -> None:
         """Write out what is in memory (the rows, parked records, gaps and offsets): the rows
