@@ -32,7 +32,7 @@ from sessionstore.domain.events import SESSION_TAGS, SessionEvents
 from sessionstore.domain.session import Session, fold
 from sessionstore.readmodels.integrity import Finding, check_chain
 from sessionstore.readmodels.progress import Gap, Parked, advance_batch
-from sessionstore.readmodels.shared import Shared
+from sessionstore.readmodels.shared import Shared, session_keys
 
 log = logging.getLogger(__name__)
 PAGE = 1000  # notifications per page of `verify`
@@ -84,10 +84,11 @@ class Rebuild:
     def add(self, records: Sequence[IncomingRecord]) -> None:
         shared = Shared()
         if self.wanted is not None:
-            records = [r for r in records if _session_of(r, shared) in self.wanted]
+            records = [r for r in records if shared.session_of(r) in self.wanted]
         if self._reading_back:
             self._written()  # what is read back must be there
-            self._states.update(self.shadow.stored(self._maybe_written(records, shared)))
+            keys = [k for k in session_keys(records, shared) if k not in self._states]
+            self._states.update(self.shadow.stored(keys))  # even a first event may be a repeat
         batch = advance_batch(records, self._states.get, shared)
         self._states.update(batch.sessions)
         self._parked += batch.parked
@@ -97,15 +98,6 @@ class Rebuild:
         self.summary.parked += len(batch.parked)
         if len(self._states) >= SESSIONS_IN_MEMORY:
             self.write()
-
-    def _maybe_written(self, records: Sequence[IncomingRecord], shared: Shared) -> list[str]:
-        """The sessions of these records that are not in memory (they may be in the shadows:
-        even a first event may be a duplicate the relay published again)."""
-        keys: dict[str, None] = {}
-        for record in records:
-            with contextlib.suppress(msgspec.MsgspecError):
-                keys[shared.key_of(shared.decode_event(record.value))] = None
-        return [k for k in keys if k not in self._states]
 
     def write(self) -> None:
         """Write out what is in memory (the rows, parked records, gaps and offsets): the rows
@@ -200,14 +192,6 @@ def _touched(records: Iterable[IncomingRecord], since: datetime) -> set[str]:
             if event.timestamp >= since:
                 touched.add(str(event.originator_id))
     return touched
-
-
-def _session_of(record: IncomingRecord, shared: Shared) -> str | None:
-    """The record's session (None for a record that does not decode: it is parked)."""
-    try:
-        return shared.key_of(shared.decode_event(record.value))
-    except msgspec.MsgspecError:
-        return None
 
 
 def _pages(store: SessionStore) -> Iterator[Sequence[Notification]]:

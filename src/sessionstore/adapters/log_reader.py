@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from psycopg.rows import tuple_row
+
+from sessionstore.adapters.postgres import like_pool
 
 Page = list[tuple[int, bytes]]  # (notification id, the event's stored bytes)
 
@@ -44,7 +44,7 @@ def postgres_count(recorder: PostgresApplicationRecorder, topics: Sequence[str])
     statement = sql.SQL("SELECT COUNT(*) FROM {}.{} WHERE topic = ANY(%s)").format(
         sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
     )
-    with _connect(recorder) as conn:
+    with like_pool(recorder.datastore.pool, row_factory=tuple_row) as conn:
         row = conn.execute(statement, (list(topics),)).fetchone()
     return int(row[0]) if row else 0
 
@@ -56,20 +56,10 @@ def postgres_pages(
         "SELECT notification_id, state FROM {}.{} WHERE notification_id >= %s "
         "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
     ).format(sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
-    with _connect(recorder) as conn:
+    with like_pool(recorder.datastore.pool, row_factory=tuple_row) as conn:
         while page := [
             (int(i), bytes(state))
             for i, state in conn.execute(statement, (start, list(topics), size)).fetchall()
         ]:
             yield page
             start = page[-1][0] + 1
-
-
-def _connect(recorder: PostgresApplicationRecorder) -> psycopg.Connection[Any]:
-    """A connection made as eventsourcing's pool makes its own."""
-    pool = recorder.datastore.pool
-    conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
-    kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
-    settings = {"connect_timeout": 5, **(kwargs or {}), "autocommit": True}
-    settings["row_factory"] = tuple_row  # eventsourcing's pool makes dict rows
-    return psycopg.connect(conninfo, **settings)

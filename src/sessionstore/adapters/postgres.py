@@ -17,6 +17,16 @@ def connect(url: str, timeout: int) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(url.split("?")[0], autocommit=True, connect_timeout=timeout)
 
 
+def like_pool(pool: Any, **settings: Any) -> psycopg.Connection[Any]:
+    """A connection of its own, made as eventsourcing's pool makes its connections (its
+    settings may be callables, asked at each connect), autocommit, with these `settings`."""
+    conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+    kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+    return psycopg.connect(
+        conninfo, **{"connect_timeout": 5, **(kwargs or {}), "autocommit": True, **settings}
+    )
+
+
 class _Cursor:
     """Lets the shared SQL use `?` placeholders, as sqlite3 does."""
 

@@ -20,10 +20,9 @@ from sessionstore.adapters.readmodel_tables import (
     Database,
     Row,
     Tables,
-    as_bytes,
     columns,
 )
-from sessionstore.codec import decode_state, encode_state
+from sessionstore.codec import decode_state
 from sessionstore.domain.session import Session
 from sessionstore.readmodels.progress import Gap, Parked
 from sessionstore.readmodels.projections import Projection
@@ -75,20 +74,13 @@ class ShadowTables:
     def stored(self, keys: Sequence[str]) -> dict[str, Session]:
         """The states written so far of these sessions (of a session written in an earlier
         `write()` that has more events)."""
-        if not keys:
-            return {}
         with self.database.reading() as cur:
-            cur.execute(
-                f"SELECT session_key, aggregate FROM {self.shadows[0].name}_sessions "
-                f"WHERE session_key IN ({', '.join('?' for _ in keys)})",
-                keys,
-            )
-            return {str(k): decode_state(as_bytes(state)) for k, state in cur.fetchall()}
+            return self.shadows[0].stored_states(cur, keys, decode_state)
 
     def rows(self, sessions: Sequence[Session]) -> list[list[Row]]:
         """Each shadow's rows of these sessions (the CPU part of a write; each state encoded
         once)."""
-        common = [(s, columns(s, encode_state(s))) for s in sessions]
+        common = [(s, columns(s)) for s in sessions]
         return [[shadow.row(s, c) for s, c in common] for shadow in self.shadows]
 
     def write(
@@ -106,11 +98,7 @@ class ShadowTables:
             for shadow, table_rows in zip(self.shadows, rows, strict=True):
                 for first in range(0, len(table_rows), CHUNK):
                     cur.executemany(shadow.upsert, table_rows[first : first + CHUNK])
-                cur.executemany(
-                    f"INSERT INTO {shadow.name}_gaps VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (session_key, received) DO NOTHING",
-                    [(g.session_key, g.expected, g.received, g.partition, g.offset) for g in gaps],
-                )
+                shadow.store_gaps(cur, gaps)
                 parked.insert(cur, shadow.name, cluster or "", parked_records)
                 if cluster is not None and offsets:
                     shadow.store_offsets(cur, cluster, offsets)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from sessionstore.adapters.filters import micros
 from sessionstore.config import CONNECT_TIMEOUT, eventstore_env, postgres_schema
 from sessionstore.domain.session import Session
 from sessionstore.readmodels.items import joined
+from sessionstore.readmodels.progress import Gap
 from sessionstore.readmodels.projections import Projection
 
 
@@ -118,6 +119,26 @@ class Tables:
         """The session's row in this projection: its `columns()` and its document."""
         return (*columns, codec.encode_document(self.projection.render(session)))
 
+    def stored_states(
+        self, cur: Cursor, keys: Sequence[str], decode: Callable[[bytes], Session]
+    ) -> dict[str, Session]:
+        """The stored working states of these sessions, in one query."""
+        if not keys:
+            return {}
+        cur.execute(
+            f"SELECT session_key, aggregate FROM {self.name}_sessions "
+            f"WHERE session_key IN ({', '.join('?' for _ in keys)})",
+            keys,
+        )
+        return {str(key): decode(as_bytes(state)) for key, state in cur.fetchall()}
+
+    def store_gaps(self, cur: Cursor, gaps: Sequence[Gap]) -> None:
+        cur.executemany(
+            f"INSERT INTO {self.name}_gaps VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (session_key, received) DO NOTHING",
+            [(g.session_key, g.expected, g.received, g.partition, g.offset) for g in gaps],
+        )
+
     def store_offsets(self, cur: Cursor, cluster: str, offsets: dict[tuple[str, int], int]) -> None:
         cur.executemany(
             f"INSERT INTO {self.name}_offsets VALUES (?, ?, ?, ?) "
@@ -140,9 +161,9 @@ class Tables:
         return {p: o for p, o in stored.items() if partitions is None or p in partitions}
 
 
-def columns(session: Session, state: bytes) -> Row:
-    """A session's columns but its document, the same in every projection's table: `state`
-    is its working state as `codec.encode_state` gives it."""
+def columns(session: Session) -> Row:
+    """A session's columns but its document, its working state included: the same in every
+    projection's table."""
     return (
         str(session.key),
         session.application_id,
@@ -155,7 +176,7 @@ def columns(session: Session, state: bytes) -> Row:
         session.referral_code,
         session.store_integration_id or "",
         micros(session.created),
-        state,
+        codec.encode_state(session),
     )
 
 

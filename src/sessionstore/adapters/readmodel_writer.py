@@ -4,14 +4,10 @@ events, and repeated events are skipped by the per-session version guard."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from collections.abc import Sequence
 
-import msgspec
-
-from sessionstore import codec
 from sessionstore.adapters import parked
 from sessionstore.adapters.kafka import IncomingRecord
 from sessionstore.adapters.readmodel_queries import ReadModelQueries
@@ -20,13 +16,12 @@ from sessionstore.adapters.readmodel_tables import (
     Database,
     Row,
     Tables,
-    as_bytes,
     columns,
 )
 from sessionstore.domain.session import Session
 from sessionstore.readmodels.progress import Batch, Parked, Record, advance_batch
 from sessionstore.readmodels.projections import Projection
-from sessionstore.readmodels.shared import Shared
+from sessionstore.readmodels.shared import Shared, session_keys
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +87,7 @@ class ReadModelWriter:
         `alone`: each session in a savepoint of its own, parking those that cannot be stored;
         `shared`: the work of the read models advanced together with this one."""
         shared = shared or Shared()
-        stored = self._load(cur, _keys(records, shared), shared)
+        stored = self.tables.stored_states(cur, session_keys(records, shared), shared.decode_state)
         batch = advance_batch(records, stored.get, shared)
         if alone:
             for key, session in list(batch.sessions.items()):
@@ -103,12 +98,7 @@ class ReadModelWriter:
             )
         if cluster is not None:
             self.tables.store_offsets(cur, cluster, batch.offsets)
-        for gap in batch.gaps:
-            cur.execute(
-                f"INSERT INTO {self.table}_gaps VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (session_key, received) DO NOTHING",
-                (gap.session_key, gap.expected, gap.received, gap.partition, gap.offset),
-            )
+        self.tables.store_gaps(cur, batch.gaps)
         parked.insert(cur, self.table, parked_cluster or cluster or "", batch.parked)
         return batch
 
@@ -122,23 +112,8 @@ class ReadModelWriter:
             batch.unapply(key, f"cannot store its session: {error}")
         cur.execute("RELEASE SAVEPOINT one_session")
 
-    def _load(self, cur: Cursor, keys: Sequence[str], shared: Shared) -> dict[str, Session]:
-        """The stored states of these sessions, in one query."""
-        if not keys:
-            return {}
-        cur.execute(
-            f"SELECT session_key, aggregate FROM {self.table}_sessions "
-            f"WHERE session_key IN ({', '.join('?' for _ in keys)})",
-            keys,
-        )
-        return {str(key): shared.decode_state(as_bytes(state)) for key, state in cur.fetchall()}
-
     def _row(self, session: Session, shared: Shared) -> Row:
-        return self.tables.row(session, shared.once(_columns, session))
-
-
-def _columns(session: Session) -> Row:
-    return columns(session, codec.encode_state(session))
+        return self.tables.row(session, shared.once(columns, session))
 
 
 def apply_together(
@@ -186,15 +161,6 @@ def positions_together(
     already (the version guard; parked records and gaps are kept once)."""
     stored = [store.positions(cluster, topic, partitions) for store in stores]
     return {p: min(s[p] for s in stored) for p in partitions if all(p in s for s in stored)}
-
-
-def _keys(records: Sequence[Record], shared: Shared) -> list[str]:
-    """The sessions the records that decode belong to (those that do not are parked)."""
-    keys: dict[str, None] = {}
-    for record in records:
-        with contextlib.suppress(msgspec.MsgspecError):
-            keys[shared.key_of(shared.decode_event(record.value))] = None
-    return list(keys)
 
 
 def _shared_database(stores: Sequence[ReadModelWriter]) -> Database:

@@ -19,6 +19,8 @@ import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
+from sessionstore.adapters.postgres import like_pool
+
 RECONNECT_AFTER = 5.0  # seconds: a connect on the event loop at most this often
 
 
@@ -51,11 +53,7 @@ class PostgresWriteWatch:
 
     def _listening(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            pool = self._pool  # its settings may be callables, asked at each connect
-            conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
-            kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
-            settings = {"connect_timeout": 5, **(kwargs or {}), "autocommit": True}
-            self._conn = psycopg.connect(conninfo, **settings)
+            self._conn = like_pool(self._pool)
             self._conn.execute(self._listen)
         return self._conn
 

@@ -4,8 +4,8 @@ The three read models keep the same working state per session (each stores it be
 document) and fold the same records, so most of their work is the same work three times.
 `Shared` does it once per batch: each record decoded once, each stored state decoded once
 (equal bytes give the same object), each (state, event) folded once, and whatever else is
-made of one object (a session's encoded state, its columns) made once. Only the rendering
-differs per read model.
+made of one object (a session's row columns, its encoded state among them) made once. Only
+the rendering differs per read model.
 
 Pure, and alive for one batch: nothing is kept between batches, so a state another process
 wrote meanwhile (`parked retry`, a swapped-in replay) is always read from the database.
@@ -13,12 +13,20 @@ wrote meanwhile (`parked retry`, a swapped-in replay) is always read from the da
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from sessionstore import codec
 from sessionstore.domain.events import SessionEvents
 from sessionstore.domain.session import Session, evolve
+
+
+class Record(Protocol):
+    @property
+    def value(self) -> bytes: ...
+
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -48,6 +56,13 @@ class Shared:
         """The event's session key as text."""
         return self.once(_key, event)
 
+    def session_of(self, record: Record) -> str | None:
+        """The record's session key; None for a record that does not decode."""
+        try:
+            return self.key_of(self.decode_event(record.value))
+        except msgspec.MsgspecError:
+            return None
+
     def decode_state(self, stored: bytes) -> Session:
         if (state := self._states.get(stored)) is None:
             state = self._states[stored] = codec.decode_state(stored)
@@ -62,8 +77,14 @@ class Shared:
         self._folds[key] = (current, event, new)
         return new
 
-    def encode_state(self, session: Session) -> bytes:
-        return self.once(codec.encode_state, session)
+
+def session_keys(records: Iterable[Record], shared: Shared) -> list[str]:
+    """The sessions of the records that decode (those that do not are parked), in order."""
+    keys: dict[str, None] = {}
+    for record in records:
+        if (key := shared.session_of(record)) is not None:
+            keys[key] = None
+    return list(keys)
 
 
 def _key(event: SessionEvents) -> str:
